@@ -1,0 +1,13 @@
+"""sknonlin: nonlinear models from first principles, scikit-learn compatible.
+
+The package follows a lecture on nonlinearity: a fixed polynomial feature map,
+a two-layer network with a ReLU between its layers, and the perceptron in its
+binary and multiclass forms. Every estimator is a scikit-learn estimator and
+composes with ``Pipeline`` and ``GridSearchCV``.
+"""
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "__version__",
+]
