@@ -3,6 +3,7 @@
 import collections.abc
 import functools
 import os
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -484,8 +485,6 @@ class PolynomialFeatureMap(TransformerMixin, BaseEstimator):
         else:
             XP, overflow = self._transform_dense(X)
         if overflow:
-            import warnings
-
             warnings.warn(
                 "Some polynomial features overflowed to infinity. Scale the "
                 "input (for example with MinMaxScaler), lower the degree, or "
