@@ -31,6 +31,7 @@ from sknonlin._solvers import (
 )
 from sknonlin._two_layer_math import Workspace, block_rows, loss_grad, predict
 
+_W2_GAIN = 0.1
 _DEFAULT_LEARNING_RATES = {"gd": 1e-2, "sgd": 1e-3, "adam": 1e-3}
 
 
@@ -103,7 +104,8 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights ``W1`` and ``w2`` (the biases
-        are not penalized); see Notes for the exact objective.
+        are not penalized), relative to the total sample weight as in
+        :class:`~sklearn.linear_model.Ridge`; see Notes for the exact objective.
 
     solver : {"gd", "sgd", "adam", "lbfgs"}, default="adam"
         - ``"gd"``: full-batch gradient descent, one step per iteration.
@@ -225,11 +227,14 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
     (for several outputs, ``(y⁽ⁱ⁾ - z⁽ⁱ⁾)²`` is the squared norm), and ``fit``
     minimizes
 
-    ``L(θ) = J(θ) + alpha (σ² ||W1||² + ||w2||²)``,
+    ``L(θ) = J(θ) + (alpha / S) (σ² ||W1||² + ||w2||²)``,
 
-    where ``σ`` is ``y_scale_``, so that ``L / σ²`` is the objective of the
-    same network fitted to the standardized target with the plain penalty
-    ``alpha (||W1||² + ||w2||²)``. With ``alpha=0``, ``L = J``. The gradient of
+    where ``S = Σᵢ sᵢ`` (the number of samples without weights), so that
+    ``S · L`` is a sum of squared errors plus ``alpha`` times a squared norm as
+    in :class:`~sklearn.linear_model.Ridge`, and ``σ`` is ``y_scale_``, so that
+    ``L / σ²`` is the objective of the same network fitted to the standardized
+    target with the plain penalty ``(alpha / S) (||W1||² + ||w2||²)``. With
+    ``alpha=0``, ``L = J``. The gradient of
     one sample's loss ``Jᵢ = (y - z)²`` is
 
     - ``∂Jᵢ/∂w2 = -2 (y - z) g(h)``,
@@ -432,7 +437,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         W1, _, W2, _ = layout.views(theta)
         gain = 2.0 if self.activation == "relu" else 1.0
         W1[...] = rng.standard_normal(W1.shape) * np.sqrt(gain / n_features)
-        W2[...] = rng.standard_normal(W2.shape) * np.sqrt(1.0 / self.n_hidden)
+        W2[...] = rng.standard_normal(W2.shape) * np.sqrt(_W2_GAIN / self.n_hidden)
         self._theta = theta
         self._reset_solver_state()
         self.n_iter_ = 0
@@ -523,21 +528,23 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         grad = np.empty_like(theta)
         grads = layout.views(grad)
         n_hidden, n_outputs = layout.shapes["W2"]
-        rows = min(batch_size, block_rows(n_hidden, X.dtype.itemsize))
+        rows = min(batch_size, block_rows(n_hidden))
         ws = Workspace(rows, X.shape[1], n_hidden, n_outputs, X.dtype)
         n_weights = layout.n_weights
-        alpha = float(self.alpha)
         momentum = float(self.momentum)
         velocity, adam_m, adam_v = self._velocity, self._adam_m, self._adam_v
 
+        total_weight = float(sw.sum(dtype=np.float64))
+        # The penalty is alpha / S on the whole training set; each minibatch
+        # carries all of it, so that minibatch gradients are unbiased.
+        alpha = float(self.alpha) / total_weight
         shuffle = self.shuffle and batch_size < n_samples
+        batches = list(gen_batches(n_samples, batch_size))
         if shuffle:
             Xs, Ys, sws = np.empty_like(X), np.empty_like(Y), np.empty_like(sw)
         else:
             Xs, Ys, sws = X, Y, sw
-        batches = list(gen_batches(n_samples, batch_size))
-        batch_weights = [float(sws[b].sum()) for b in batches]
-        total_weight = float(sw.sum())
+            batch_weights = [float(sw[b].sum()) for b in batches]
         max_iter = 1 if incremental else self.max_iter
         n_steps = self._n_steps
 
@@ -636,13 +643,13 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         grads = layout.views(grad)
         n_hidden, n_outputs = layout.shapes["W2"]
         ws = Workspace(
-            min(X.shape[0], block_rows(n_hidden, X.dtype.itemsize)),
+            min(X.shape[0], block_rows(n_hidden)),
             X.shape[1],
             n_hidden,
             n_outputs,
             X.dtype,
         )
-        alpha = float(self.alpha)
+        alpha = float(self.alpha) / float(sw.sum(dtype=np.float64))
         last = {"loss": np.inf}
 
         def fun(x):
@@ -733,8 +740,9 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         """The objective that ``fit`` minimizes, and its gradient, at the fit.
 
         Evaluated at the current ``W1_``, ``b1_``, ``w2_`` and ``b2_``, in the
-        target's units: ``L = J + alpha (σ² ||W1||² + ||w2||²)`` with ``σ`` the
-        ``y_scale_`` of the fit (see Notes of the class). With ``alpha=0`` it is
+        target's units: ``L = J + (alpha / S) (σ² ||W1||² + ||w2||²)`` with
+        ``S`` the total sample weight of ``X`` and ``σ`` the ``y_scale_`` of the
+        fit (see Notes of the class). With ``alpha=0`` it is
         the mean squared error ``J``.
 
         Parameters
@@ -787,14 +795,14 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         gW2, gb2 = np.empty_like(W2), np.empty_like(b2)
         n_hidden = self.W1_.shape[1]
         ws = Workspace(
-            min(X.shape[0], block_rows(n_hidden, dtype.itemsize)),
+            min(X.shape[0], block_rows(n_hidden)),
             X.shape[1],
             n_hidden,
             W2.shape[1],
             dtype,
         )
         loss = loss_grad(X, Y, sw, params, (gW1, gb1, gW2, gb2), self.activation, ws)
-        alpha = float(self.alpha)
+        alpha = float(self.alpha) / float(sw.sum(dtype=np.float64))
         if alpha:
             alpha_W1 = alpha * self.y_scale_**2
             loss += alpha_W1 * float(np.vdot(self.W1_, self.W1_))
