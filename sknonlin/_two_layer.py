@@ -452,6 +452,20 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         self._adam_v = np.zeros_like(self._theta)
 
     def _fit(self, X, y, sample_weight, incremental, warm):
+        # A fit that fails must leave the estimator as it was: keep copies of the
+        # state that training updates in place.
+        saved = {
+            name: value.copy() if isinstance(value, (np.ndarray, list)) else value
+            for name, value in self.__dict__.items()
+        }
+        try:
+            return self._fit_or_raise(X, y, sample_weight, incremental, warm)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_or_raise(self, X, y, sample_weight, incremental, warm):
         X, Y, sw, y_ndim = self._validate_training_data(
             X, y, sample_weight, reset=not warm
         )
@@ -463,27 +477,18 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         n_features = X.shape[1]
         dtype = X.dtype
         rng = check_random_state(self.random_state)
-        # A fit that fails must leave the estimator as it was: keep copies of the
-        # state that training updates in place.
-        saved = {
-            name: value.copy() if isinstance(value, (np.ndarray, list)) else value
-            for name, value in self.__dict__.items()
-        }
         if not warm:
             self._initialize(Y, sw, y_ndim, n_features, dtype, rng)
         elif not incremental:
             self._reset_solver_state()
         Y -= self._y_mean
         Y /= self._y_scale
-        try:
+        # Overflow is detected by the finiteness checks, which raise a clearer error.
+        with np.errstate(over="ignore", invalid="ignore"):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, Y, sw)
             else:
                 self._fit_iterative(X, Y, sw, rng, incremental)
-        except Exception:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
         self._export_parameters()
         return self
 
@@ -668,8 +673,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
 
         self.validation_loss_curve_ = None
         n_curve = len(self.loss_curve_)
-        with np.errstate(over="ignore", invalid="ignore"):
-            result = lbfgs(fun, theta, self.max_iter, self.tol, callback)
+        result = lbfgs(fun, theta, self.max_iter, self.tol, callback)
         theta[:] = result.x
         n_iter = int(result.nit)
         if not np.isfinite(theta).all() or not np.isfinite(result.fun):
