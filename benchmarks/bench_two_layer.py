@@ -74,25 +74,16 @@ def timed_fit(est, X, y):
     return time.perf_counter() - start
 
 
-def gemm_gflops(dtype, repeats):
-    """The single-thread rate of a large square matrix product, in GFLOP/s."""
-    rng = np.random.default_rng(0)
-    size = 1000
-    A = rng.standard_normal((size, size)).astype(dtype)
-    B = rng.standard_normal((size, size)).astype(dtype)
-    C = np.empty_like(A)
+def gemm_seconds(A, B, C):
+    """Time one large square matrix product."""
+    start = time.perf_counter()
     np.matmul(A, B, out=C)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(A, B, out=C)
-        times.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(times) / 1e9
+    return time.perf_counter() - start
 
 
 def epoch_flops(width, n_outputs=1):
-    # forward X W1 and backward Xᵀ delta: 2 n d k each; output, its gradient
-    # and the hidden delta: 2 n k o each.
+    # The matrix products of an epoch: forward X W1 and backward Xᵀ delta,
+    # 2 n d k each; output g(h) w2, its gradient and the hidden delta, 2 n k o each.
     n, d, k = N_SAMPLES, N_FEATURES, width
     return 4 * n * d * k + 6 * n * k * n_outputs
 
@@ -148,17 +139,32 @@ def main():
     with threadpool_limits(1):
         print(f"{N_SAMPLES} x {N_FEATURES} data, {epochs} epochs, BLAS at 1 thread")
         print(f"median of {repeats} interleaved fits; ratio = ours / MLPRegressor\n")
-        results = run(cases, epochs, repeats)
+        run(cases, epochs, repeats)
         print("\nFull-batch gd epochs against the single-thread GEMM rate")
-        gemm = {dt: gemm_gflops(dt, 2 * repeats) for dt in (np.float64, np.float32)}
-        for dtype, width, solver, _, t_ours, _ in results:
-            if solver != "gd":
-                continue
-            rate = epochs * epoch_flops(width) / t_ours / 1e9
-            print(
-                f"{np.dtype(dtype).name:8} width {width:4d}: {rate:6.1f} GFLOP/s, "
-                f"GEMM {gemm[dtype]:6.1f} GFLOP/s, fraction {rate / gemm[dtype]:.2f}"
-            )
+        print("(10 epochs per fit, interleaved with 1000 x 1000 matmuls)")
+        for dtype in (np.float64, np.float32):
+            for width in (128, 512):
+                gemm_fraction(dtype, width, repeats)
+
+
+def gemm_fraction(dtype, width, repeats, epochs=10, size=1000):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((size, size)).astype(dtype)
+    B = rng.standard_normal((size, size)).astype(dtype)
+    C = np.empty_like(A)
+    X, y = make_data(dtype)
+    gemm_times, fit_times = [], []
+    for _ in range(repeats):
+        gemm_times.append(gemm_seconds(A, B, C))
+        ours, _ = estimators(width, "gd", N_SAMPLES, epochs)
+        fit_times.append(timed_fit(ours, X, y))
+    gemm = 2 * size**3 / statistics.median(gemm_times) / 1e9
+    rate = epochs * epoch_flops(width) / statistics.median(fit_times) / 1e9
+    print(
+        f"{np.dtype(dtype).name:8} width {width:4d}: {rate:6.1f} GFLOP/s, "
+        f"GEMM {gemm:6.1f} GFLOP/s, fraction {rate / gemm:.2f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -67,6 +67,12 @@ def _diverged(iteration, learning_rate):
     )
 
 
+def _batch_weights(sw, batch_size):
+    """The total sample weight of each minibatch, as Python floats."""
+    starts = np.arange(0, sw.shape[0], batch_size)
+    return np.add.reduceat(sw, starts, dtype=np.float64).tolist()
+
+
 def _validated_weights(sample_weight, X):
     """Our own writable copy of the sample weights, in X's dtype."""
     sw = np.array(
@@ -247,7 +253,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
 
     ``W1`` starts with He initialization for ReLU (entries of variance
     ``2 / n_features``) and variance ``1 / n_features`` otherwise, ``w2`` with
-    variance ``1 / n_hidden`` in standardized target units, and ``b1`` at 0
+    variance ``0.1 / n_hidden`` in standardized target units, and ``b1`` at 0
     and ``b2`` at the target's (weighted) mean.
 
     Training works in place on preallocated buffers and processes large batches
@@ -444,6 +450,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         self.t_ = 0
         self.loss_curve_ = []
         self.best_loss_ = np.inf
+        self.validation_loss_curve_ = None
 
     def _reset_solver_state(self):
         self._n_steps = 0
@@ -549,7 +556,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
             Xs, Ys, sws = np.empty_like(X), np.empty_like(Y), np.empty_like(sw)
         else:
             Xs, Ys, sws = X, Y, sw
-            batch_weights = [float(sw[b].sum()) for b in batches]
+            batch_weights = _batch_weights(sw, batch_size)
         max_iter = 1 if incremental else self.max_iter
         n_steps = self._n_steps
 
@@ -573,14 +580,15 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
                 np.take(X, order, axis=0, out=Xs)
                 np.take(Y, order, axis=0, out=Ys)
                 np.take(sw, order, out=sws)
-                batch_weights = [float(sws[b].sum()) for b in batches]
+                batch_weights = _batch_weights(sws, batch_size)
             epoch_loss = 0.0
             for batch, weight in zip(batches, batch_weights, strict=True):
                 if weight == 0:
                     continue
                 loss = loss_grad(
-                    Xs[batch], Ys[batch], sws[batch], params, grads, self.activation, ws
-                )
+                    Xs[batch], Ys[batch], sws[batch], params, grads, self.activation,
+                    ws, weight,
+                )  # fmt: skip
                 n_steps += 1
                 if solver == "adam":
                     penalty = adam_step(

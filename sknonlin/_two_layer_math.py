@@ -110,7 +110,7 @@ def predict(X, W1, b1, W2, b2, activation):
     return Z
 
 
-def loss_grad(X, Y, sw, params, grads, activation, ws):
+def loss_grad(X, Y, sw, params, grads, activation, ws, sw_sum=None):
     """Weighted squared error of the network on (X, Y) and its gradient.
 
     Parameters
@@ -127,6 +127,8 @@ def loss_grad(X, Y, sw, params, grads, activation, ws):
         A key of :data:`~sknonlin._activations.ACTIVATIONS`.
     ws : Workspace
         Buffers with at least one row.
+    sw_sum : float, default=None
+        ``Σ s_i`` if the caller knows it already.
 
     Returns
     -------
@@ -138,7 +140,9 @@ def loss_grad(X, Y, sw, params, grads, activation, ws):
     forward = ACTIVATIONS_WITH_DERIVATIVE[activation]
     n = X.shape[0]
     rows = ws.rows
-    scale = 1.0 / float(sw.sum())
+    if sw_sum is None:
+        sw_sum = float(sw.sum(dtype=np.float64))
+    scale = 1.0 / sw_sum
     loss = 0.0
     for start in range(0, n, rows):
         stop = min(start + rows, n)
