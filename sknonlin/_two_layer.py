@@ -116,7 +116,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
     solver : {"gd", "sgd", "adam", "lbfgs"}, default="adam"
         - ``"gd"``: full-batch gradient descent, one step per iteration.
         - ``"sgd"``: minibatch stochastic gradient descent with momentum.
-        - ``"adam"``: minibatch Adam.
+        - ``"adam"``: minibatch Adam [2]_.
         - ``"lbfgs"``: the quasi-Newton method L-BFGS-B of
           ``scipy.optimize.minimize``, on the full batch; a good choice for small
           data sets.
@@ -251,7 +251,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
     and ``∇J = Σᵢ sᵢ ∇Jᵢ / Σᵢ sᵢ``. Minibatch solvers use the same formulas on
     each minibatch.
 
-    ``W1`` starts with He initialization for ReLU (entries of variance
+    ``W1`` starts with He initialization [1]_ for ReLU (entries of variance
     ``2 / n_features``) and variance ``1 / n_features`` otherwise, ``w2`` with
     variance ``0.1 / n_hidden`` in standardized target units, and ``b1`` at 0
     and ``b2`` at the target's (weighted) mean.
@@ -259,6 +259,13 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
     Training works in place on preallocated buffers and processes large batches
     in blocks of rows, so that ``"gd"`` and large minibatches run near the speed
     of the matrix products.
+
+    References
+    ----------
+    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving Deep into Rectifiers:
+       Surpassing Human-Level Performance on ImageNet Classification", ICCV 2015.
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015.
 
     Examples
     --------
@@ -513,7 +520,8 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(
                     f"early_stopping=True with validation_fraction="
                     f"{self.validation_fraction} leaves no training sample out of "
-                    f"{X.shape[0]}; use more samples or early_stopping=False."
+                    f"n_samples={X.shape[0]}; use more samples or "
+                    "early_stopping=False."
                 )
             order = rng.permutation(X.shape[0])
             val, train = order[:n_val], np.sort(order[n_val:])

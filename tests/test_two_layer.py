@@ -19,6 +19,7 @@ from sknonlin import TwoLayerReLURegressor
 
 ACTIVATIONS = ["relu", "identity", "tanh", "logistic"]
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
+GRAD_NAMES = ("W1", "b1", "w2", "b2")
 
 
 def _data(n=40, d=3, n_outputs=None, seed=0):
@@ -196,6 +197,32 @@ def test_fit_reaches_a_stationary_point_of_the_documented_objective(activation):
     for name, g in grads.items():
         assert np.max(np.abs(g)) / scale[name] < 1e-4, name
     assert loss == pytest.approx(reg.loss_curve_[-1], rel=1e-6)
+
+
+def test_a_gd_step_follows_loss_gradient():
+    # One step of "gd" is θ ← θ - η ∇(L / σ²) in standardized target units; in the
+    # target's units that is W1 -= η/σ² ∂L/∂W1, w2 -= η ∂L/∂w2, and so on.
+    X, y = _data(n=30)
+    y = 20 + 7 * y
+    sw = np.linspace(0.5, 1.5, 30)
+    lr = 0.05
+    reg = TwoLayerReLURegressor(
+        5, solver="gd", learning_rate=lr, alpha=2.0, max_iter=1, warm_start=True,
+        random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y, sample_weight=sw)
+        before = {name: np.copy(getattr(reg, name + "_")) for name in GRAD_NAMES}
+        loss, grads = reg.loss_gradient(X, y, sample_weight=sw)
+        reg.fit(X, y, sample_weight=sw)
+    s2 = reg.y_scale_**2
+    step = {"W1": lr / s2, "b1": lr / s2, "w2": lr, "b2": lr}
+    for name in GRAD_NAMES:
+        expected = before[name] - step[name] * grads[name]
+        assert_allclose(getattr(reg, name + "_"), expected, rtol=1e-9, atol=1e-12)
+    # The loss recorded for an iteration is the objective before its step.
+    assert reg.loss_curve_[-1] == pytest.approx(loss, rel=1e-9)
 
 
 # ------------------------------------------------------------- fitting
@@ -547,3 +574,14 @@ def test_grid_search_over_the_width():
         search.fit(X, y)
     assert search.best_params_ == {"twolayerreluregressor__n_hidden": 16}
     assert search.best_score_ > 0.5
+
+
+@pytest.mark.parametrize("container", ["pandas", "polars"])
+def test_dataframes(container):
+    lib = pytest.importorskip(container)
+    X, y = _data(n=30)
+    frame = lib.DataFrame({f"x{j}": X[:, j] for j in range(3)})
+    reg = TwoLayerReLURegressor(4, solver="lbfgs", random_state=0).fit(frame, y)
+    assert list(reg.feature_names_in_) == ["x0", "x1", "x2"]
+    as_array = TwoLayerReLURegressor(4, solver="lbfgs", random_state=0).fit(X, y)
+    assert_allclose(reg.predict(frame), as_array.predict(X))
