@@ -488,6 +488,13 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
                 f"y is {y_ndim}-D, but this {type(self).__name__} was fitted with "
                 f"a {self._y_ndim}-D y."
             )
+        if warm and self._layout.shapes["b1"][0] != self.n_hidden:
+            raise ValueError(
+                f"n_hidden={self.n_hidden} differs from the width "
+                f"{self._layout.shapes['b1'][0]} of the fitted network, which "
+                "warm_start or partial_fit continue; set warm_start=False to start "
+                "a new network."
+            )
         n_features = X.shape[1]
         dtype = X.dtype
         rng = check_random_state(self.random_state)
@@ -524,8 +531,8 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
                     "early_stopping=False."
                 )
             order = rng.permutation(X.shape[0])
-            val, train = order[:n_val], np.sort(order[n_val:])
-            X_val, Y_val, sw_val = X[np.sort(val)], Y[np.sort(val)], sw[np.sort(val)]
+            val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+            X_val, Y_val, sw_val = X[val], Y[val], sw[val]
             if not sw_val.sum() > 0:
                 sw_val = np.ones_like(sw_val)
             X, Y, sw = X[train], Y[train], sw[train]
@@ -685,7 +692,10 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         def callback(x):
             self.loss_curve_.append(float(last["loss"] * scale2))
             if self.verbose:
-                print(f"Iteration {len(self.loss_curve_)}, loss = {last['loss']:.8f}")
+                print(
+                    f"Iteration {self.n_iter_ + len(self.loss_curve_) - n_curve}, "
+                    f"loss = {self.loss_curve_[-1]:.8f}"
+                )
 
         self.validation_loss_curve_ = None
         n_curve = len(self.loss_curve_)

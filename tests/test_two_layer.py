@@ -542,6 +542,15 @@ def test_bad_input_errors():
         reg.loss_gradient(X, np.full(20, np.inf))
 
 
+def test_warm_start_with_another_width_is_an_error():
+    X, y = _data(n=20)
+    reg = TwoLayerReLURegressor(4, solver="lbfgs", warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"n_hidden=5 .*warm_start"):
+        reg.set_params(n_hidden=5).fit(X, y)
+    assert reg.W1_.shape == (3, 4)
+    assert reg.set_params(warm_start=False).fit(X, y).W1_.shape == (3, 5)
+
+
 def test_callers_arrays_are_not_modified():
     X, y = _data(n=50)
     sw = np.linspace(1, 2, 50)
