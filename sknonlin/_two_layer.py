@@ -22,6 +22,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sknonlin._base import DocLinkMixin
+from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
 from sknonlin._solvers import (
     adam_step,
     add_l2_penalty,
@@ -88,7 +90,9 @@ def _validated_weights(sample_weight, X):
     return sw
 
 
-class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
+class TwoLayerReLURegressor(
+    CallbackSupportMixin, DocLinkMixin, RegressorMixin, BaseEstimator
+):
     """Two-layer neural network regressor, ``f(x) = w2ᵀ g(W1ᵀ x + b1) + b2``.
 
     The network has one hidden layer of ``n_hidden`` units with activation ``g``
@@ -588,8 +592,10 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
         best_loss = self.best_loss_ / self._y_scale**2
         no_improvement = 0
         converged = False
+        reporter = self._reporter(X, Y, sw, max_iter)
         for _ in range(max_iter):
             iteration = self.n_iter_ + 1
+            reporter.begin_epoch(iteration)
             if shuffle:
                 order = rng.permutation(n_samples)
                 np.take(X, order, axis=0, out=Xs)
@@ -627,15 +633,14 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
             self.t_ += n_samples
             self._n_steps = n_steps
             self.loss_curve_.append(float(epoch_loss * self._y_scale**2))
-            if self.verbose:
-                print(f"Iteration {iteration}, loss = {self.loss_curve_[-1]:.8f}")
+            message = f"Epoch {iteration}, loss = {self.loss_curve_[-1]:.8f}"
             if early_stopping:
                 val_loss = loss_grad(
                     X_val, Y_val, sw_val, params, val_grads, self.activation, val_ws
                 )
                 self.validation_loss_curve_.append(float(val_loss * self._y_scale**2))
-                if self.verbose:
-                    print(f"Validation loss: {self.validation_loss_curve_[-1]:.8f}")
+                message += f", validation loss = {self.validation_loss_curve_[-1]:.8f}"
+            if early_stopping:
                 improved = val_loss < best_val - self.tol
                 if val_loss < best_val:
                     best_val = val_loss
@@ -645,6 +650,9 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
             best_loss = min(best_loss, epoch_loss)
             self.best_loss_ = float(best_loss * self._y_scale**2)
             no_improvement = 0 if improved else no_improvement + 1
+            if reporter.end_epoch(message, self._fitted_attributes):
+                converged = True  # a callback asked to stop
+                break
             if not incremental and no_improvement >= self.n_iter_no_change:
                 converged = True
                 if self.verbose:
@@ -653,6 +661,7 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
                         f"{self.n_iter_no_change} consecutive iterations; stopping."
                     )
                 break
+        reporter.end()
         if early_stopping:
             theta[:] = best_theta
         if not incremental and not converged:
@@ -662,6 +671,21 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _reporter(self, X, Y, sw, max_epochs):
+        """Progress of this fit for callbacks and ``verbose``, in target units."""
+        y = None
+        if getattr(self, "_skl_callbacks", None):
+            y = Y * self._y_scale + self._y_mean
+            y = y[:, 0] if self._y_ndim == 1 else y
+        return EpochReporter(
+            self,
+            X,
+            y,
+            max_epochs=max_epochs,
+            verbose=self.verbose,
+            metadata={"sample_weight": sw},
+        )
 
     def _fit_lbfgs(self, X, Y, sw):
         layout = self._layout
@@ -689,17 +713,20 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
 
         scale2 = float(self._y_scale) ** 2
 
+        reporter = self._reporter(X, Y, sw, self.max_iter)
+
         def callback(x):
+            # scipy reports each finished iteration; it is one epoch of gd
             self.loss_curve_.append(float(last["loss"] * scale2))
-            if self.verbose:
-                print(
-                    f"Iteration {self.n_iter_ + len(self.loss_curve_) - n_curve}, "
-                    f"loss = {self.loss_curve_[-1]:.8f}"
-                )
+            iteration = self.n_iter_ + len(self.loss_curve_) - n_curve
+            reporter.begin_epoch(iteration)
+            message = f"Epoch {iteration}, loss = {self.loss_curve_[-1]:.8f}"
+            reporter.end_epoch(message, self._fitted_attributes)
 
         self.validation_loss_curve_ = None
         n_curve = len(self.loss_curve_)
         result = lbfgs(fun, theta, self.max_iter, self.tol, callback)
+        reporter.end()
         theta[:] = result.x
         n_iter = int(result.nit)
         if not np.isfinite(theta).all() or not np.isfinite(result.fun):
@@ -719,19 +746,24 @@ class TwoLayerReLURegressor(RegressorMixin, BaseEstimator):
 
     def _export_parameters(self):
         """Express the learned parameters in the target's units as W1_ ... b2_."""
+        for name, value in self._fitted_attributes().items():
+            setattr(self, name, value)
+
+    def _fitted_attributes(self):
+        """W1_, b1_, w2_, b2_ and y_scale_ from the parameters being learned."""
         W1, b1, W2, b2 = self._layout.views(self._theta)
         scale, mean = self._y_scale, self._y_mean
-        self.W1_ = W1.copy()
-        self.b1_ = b1.copy()
         w2 = W2 * scale
         b2 = b2 * scale + mean
         if self._y_ndim == 1:
-            self.w2_ = w2[:, 0].copy()
-            self.b2_ = b2[0]
-        else:
-            self.w2_ = w2
-            self.b2_ = b2
-        self.y_scale_ = float(scale)
+            w2, b2 = w2[:, 0].copy(), b2[0]
+        return {
+            "W1_": W1.copy(),
+            "b1_": b1.copy(),
+            "w2_": w2,
+            "b2_": b2,
+            "y_scale_": float(scale),
+        }
 
     # --------------------------------------------------------------- prediction
 

@@ -480,7 +480,7 @@ def test_verbose_prints_the_loss(capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         TwoLayerReLURegressor(4, max_iter=2, verbose=True).fit(X, y)
-    assert "Iteration 2, loss = " in capsys.readouterr().out
+    assert "Epoch 2, loss = " in capsys.readouterr().out
 
 
 # ------------------------------------------------------ divergence, bad input
