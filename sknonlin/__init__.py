@@ -6,8 +6,12 @@ binary and multiclass forms. Every estimator is a scikit-learn estimator and
 composes with ``Pipeline`` and ``GridSearchCV``.
 """
 
+from sknonlin._perceptron import MulticlassPerceptron, Perceptron
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "MulticlassPerceptron",
+    "Perceptron",
     "__version__",
 ]
