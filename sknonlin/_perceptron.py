@@ -213,7 +213,9 @@ class _BasePerceptron(ClassifierMixin, BaseEstimator):
         mistakes = 0
         for _ in range(max_iter):
             if self.shuffle:
-                self._rng.shuffle(order)
+                # A fresh permutation per epoch: k calls to partial_fit visit
+                # the samples as fit does in k epochs.
+                order = self._rng.permutation(n_samples).astype(np.intp, copy=False)
             t, mistakes = self._run_epoch(
                 X, y_encoded, sample_weight, order, float(self.t_)
             )
