@@ -27,6 +27,7 @@ from sknonlin._perceptron_kernels import (
     binary_epoch_dense,
     multiclass_epoch_csr,
     multiclass_epoch_dense,
+    shuffled_order,
 )
 
 
@@ -213,9 +214,10 @@ class _BasePerceptron(ClassifierMixin, BaseEstimator):
         mistakes = 0
         for _ in range(max_iter):
             if self.shuffle:
-                # A fresh permutation per epoch: k calls to partial_fit visit
-                # the samples as fit does in k epochs.
-                order = self._rng.permutation(n_samples).astype(np.intp, copy=False)
+                # One seed, hence one fresh permutation, per epoch: k calls to
+                # partial_fit visit the samples as fit does in k epochs.
+                seed = self._rng.randint(np.iinfo(np.int64).max, dtype=np.int64)
+                order = shuffled_order(n_samples, seed)
             t, mistakes = self._run_epoch(
                 X, y_encoded, sample_weight, order, float(self.t_)
             )
@@ -275,7 +277,8 @@ class _BasePerceptron(ClassifierMixin, BaseEstimator):
         else:
             head = (X,)
         avg_coef = self._avg_coef if self.average else np.zeros((1, 1))
-        return (*head, y, sample_weight, order), avg_coef
+        # Prefetching rows pays off only when they are visited out of order.
+        return (*head, y, sample_weight, order, self.shuffle), avg_coef
 
     # -- prediction -----------------------------------------------------------
 

@@ -14,7 +14,7 @@ from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknonlin import MulticlassPerceptron, Perceptron
-from sknonlin._perceptron_kernels import _binary_margin_dense
+from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
 
 ESTIMATORS = [Perceptron, MulticlassPerceptron]
 
@@ -322,16 +322,27 @@ def test_multiclass_integer_ties_match_python_transcription():
     np.testing.assert_array_equal(clf.intercept_, b)
 
 
+def _one_step(coef, x, y):
+    """Run the dense binary kernel on one sample; return the mistake count."""
+    *_, mistakes = binary_epoch_dense(
+        np.array([x]), np.array([y]), np.ones(1), np.zeros(1, dtype=np.intp),
+        False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, 2.0**-53,
+        2.0**-1075,
+    )  # fmt: skip
+    return mistakes
+
+
 def test_fast_margin_keeps_the_sign_of_the_sequential_sum():
-    # Added left to right, the 1 is absorbed by 1e17 and the sum is 0; added in
-    # the kernel's reordered way, 1e17 cancels first and the sum is 1.
+    # Added left to right, the 1 is absorbed by 1e17 and the margin is 0: a
+    # mistake. Added in the kernel's reordered way, 1e17 cancels first and the
+    # margin would be 1: no mistake.
     coef = np.array([1e17, 1.0, 0.0, 0.0, -1e17, 0.0, 0.0, 0.0])
-    X = np.ones((1, 8))
-    p = _binary_margin_dense(coef, 0.0, X, 0, 2.0**-53, 2.0**-1075)
-    assert p == 0.0
-    # Far from any tie the margin is the exact sum.
-    p = _binary_margin_dense(np.arange(8.0), 0.5, X, 0, 2.0**-53, 2.0**-1075)
-    assert p == 28.5
+    assert _one_step(coef, np.ones(8), 1.0) == 1
+    np.testing.assert_array_equal(coef, [1e17 + 1, 2.0, 1, 1, -1e17 + 1, 1, 1, 1])
+    # Far from a tie, the reordered sum decides: margin 28 is right for +1 ...
+    assert _one_step(np.arange(8.0), np.ones(8), 1.0) == 0
+    # ... and wrong for -1.
+    assert _one_step(np.arange(8.0), np.ones(8), -1.0) == 1
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -490,6 +501,19 @@ def test_random_state_reproducible(Estimator):
     assert not np.array_equal(a.coef_, c.coef_)
     # Refitting the same estimator repeats the same bits.
     np.testing.assert_array_equal(_quiet_fit(a, X, y).coef_, b.coef_)
+
+
+def test_shuffled_order_is_a_reproducible_permutation():
+    a = shuffled_order(1000, 123)
+    np.testing.assert_array_equal(np.sort(a), np.arange(1000))
+    np.testing.assert_array_equal(a, shuffled_order(1000, 123))
+    assert not np.array_equal(a, shuffled_order(1000, 124))
+    assert not np.array_equal(a, np.arange(1000))
+    # Every position receives every index about equally often.
+    counts = np.zeros((4, 4))
+    for seed in range(4000):
+        counts[np.arange(4), shuffled_order(4, seed)] += 1
+    np.testing.assert_allclose(counts / 4000, 0.25, atol=0.03)
 
 
 def test_sample_weight_scales_the_update():
