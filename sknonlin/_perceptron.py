@@ -22,6 +22,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sknonlin._base import DocLinkMixin
+from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
 from sknonlin._perceptron_kernels import (
     binary_epoch_csr,
     binary_epoch_dense,
@@ -37,7 +39,9 @@ def _rounding_constants(dtype):
     return float(info.eps) / 2.0, float(info.smallest_subnormal) / 2.0
 
 
-class _BasePerceptron(ClassifierMixin, BaseEstimator):
+class _BasePerceptron(
+    CallbackSupportMixin, DocLinkMixin, ClassifierMixin, BaseEstimator
+):
     """Shared plumbing of ``Perceptron`` and ``MulticlassPerceptron``.
 
     The weights being learned (``_coef``, shape (n_features, n_coef_columns))
@@ -212,7 +216,17 @@ class _BasePerceptron(ClassifierMixin, BaseEstimator):
         max_iter = 1 if incremental else self.max_iter
         order = np.arange(n_samples, dtype=np.intp)
         mistakes = 0
+        stopped = False
+        reporter = EpochReporter(
+            self,
+            X,
+            y,
+            max_epochs=max_iter,
+            verbose=self.verbose,
+            metadata={"sample_weight": sample_weight},
+        )
         for _ in range(max_iter):
+            reporter.begin_epoch(self.n_iter_ + 1)
             if self.shuffle:
                 # One seed, hence one fresh permutation, per epoch: k calls to
                 # partial_fit visit the samples as fit does in k epochs.
@@ -231,12 +245,15 @@ class _BasePerceptron(ClassifierMixin, BaseEstimator):
                     f"The weights overflowed at epoch {self.n_iter_}; scale the "
                     "input data, for instance with StandardScaler."
                 )
-            if self.verbose:
-                print(f"-- Epoch {self.n_iter_}: {mistakes} mistakes")
+            message = f"Epoch {self.n_iter_}, mistakes = {mistakes}"
+            if reporter.end_epoch(message, self._public_weights):
+                stopped = True  # a callback asked to stop
+                break
             if mistakes == 0 and not incremental:
                 break
+        reporter.end()
         self._store_public_weights()
-        if not incremental and mistakes > 0:
+        if not incremental and mistakes > 0 and not stopped:
             advice = "" if self.average else ", or use average=True"
             warnings.warn(
                 f"{type(self).__name__} did not converge: its last epoch "
@@ -263,13 +280,20 @@ class _BasePerceptron(ClassifierMixin, BaseEstimator):
 
     def _store_public_weights(self):
         """Set ``coef_`` and ``intercept_`` from the training state."""
+        for name, value in self._public_weights().items():
+            setattr(self, name, value)
+
+    def _public_weights(self):
+        """``coef_`` and ``intercept_`` as of now: the weights or their average."""
         coef, intercept = self._coef, self._intercept
-        if self.average:
+        if self.average and self.t_ > 0:
             # The average of w over T steps is w - U / T (see the kernels).
             coef = coef - self._avg_coef / self.t_
             intercept = intercept - self._avg_intercept / self.t_
-        self.coef_ = np.ascontiguousarray(coef.T, dtype=self._coef.dtype)
-        self.intercept_ = np.asarray(intercept, dtype=self._coef.dtype)
+        return {
+            "coef_": np.ascontiguousarray(coef.T, dtype=self._coef.dtype),
+            "intercept_": np.asarray(intercept, dtype=self._coef.dtype),
+        }
 
     def _epoch_args(self, X, y, sample_weight, order):
         if sp.issparse(X):

@@ -448,8 +448,10 @@ class TwoLayerReLURegressor(
         self._y_mean = mean.astype(dtype)
         self._y_scale = dtype.type(scale)
 
-        layout = _Layout(n_features, self.n_hidden, n_outputs)
-        self._layout = layout
+        # Plain integers, so that a fitted model holds only standard types
+        # (skops loads it without trusting any helper class).
+        self._sizes = (n_features, self.n_hidden, n_outputs)
+        layout = self._layout
         theta = np.zeros(layout.size, dtype=dtype)
         W1, _, W2, _ = layout.views(theta)
         gain = 2.0 if self.activation == "relu" else 1.0
@@ -743,6 +745,10 @@ class TwoLayerReLURegressor(
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    @property
+    def _layout(self):
+        return _Layout(*self._sizes)
 
     def _export_parameters(self):
         """Express the learned parameters in the target's units as W1_ ... b2_."""

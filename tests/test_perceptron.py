@@ -10,19 +10,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron as SklearnPerceptron
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sknonlin import MulticlassPerceptron, Perceptron
+from sknonlin import MulticlassPerceptron, Perceptron, PolynomialFeatureMap
 from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
 
 ESTIMATORS = [Perceptron, MulticlassPerceptron]
-
-
-def _degree2_map():
-    # The package's own PolynomialFeatureMap(degree=2) is meant here; until it
-    # is available, scikit-learn's PolynomialFeatures builds the same features.
-    return PolynomialFeatures(degree=2)
 
 
 def _quiet_fit(estimator, *args, **kwargs):
@@ -440,7 +433,9 @@ def test_xor_is_separable_after_a_degree_2_map(Estimator):
     assert raw.score(X, y) < 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        pipe = make_pipeline(_degree2_map(), Estimator(random_state=0)).fit(X, y)
+        pipe = make_pipeline(
+            PolynomialFeatureMap(degree=2), Estimator(random_state=0)
+        ).fit(X, y)
     assert pipe.score(X, y) == 1.0
     assert pipe[-1].mistakes_[-1] == 0
 
@@ -549,8 +544,8 @@ def test_verbose_prints_mistakes(capsys):
     X, y = _linear_data(n_samples=40, seed=17)
     Perceptron(verbose=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out
-    assert "-- Epoch 1:" in out
-    assert out.rstrip().endswith("0 mistakes")
+    assert "Epoch 1, mistakes = " in out
+    assert out.rstrip().endswith("mistakes = 0")
 
 
 # -- input handling ---------------------------------------------------------------
