@@ -6,11 +6,14 @@ broken example fails it. ``-D plot_gallery=0`` skips running them.
 """
 
 import os
+import re
 import sys
 import warnings
 
 # Document the package of this repository, whether installed or not.
 sys.path.insert(0, os.path.abspath(".."))
+
+from numpydoc.xref import DEFAULT_LINKS
 
 import sknonlin
 
@@ -48,7 +51,33 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
-numpydoc_xref_param_type = False
+# Type descriptions go through numpydoc's cross-referencing, which wraps names
+# such as ``n_outputs_`` in roles; left as plain text, reST would read their
+# trailing underscore as a link. Without intersphinx, names from other
+# projects render as literals.
+numpydoc_xref_param_type = True
+# numpydoc's default aliases point into the Python and NumPy inventories,
+# which an offline build does not have: show those types by name instead.
+numpydoc_xref_aliases = {
+    word: f":obj:`{word}`"
+    for word, target in DEFAULT_LINKS.items()
+    if "python:" in target or "numpy:" in target
+}
+numpydoc_xref_ignore = {
+    "of",
+    "or",
+    "and",
+    "shape",
+    "default",
+    "optional",
+    "instance",
+    "type",
+    "length",
+    "array-like",
+    "matrix",
+    "sparse",
+    "estimator",
+}
 
 # -- Examples gallery -------------------------------------------------------
 sphinx_gallery_conf = {
@@ -95,5 +124,18 @@ def _skip_metadata_request_methods(app, what, name, obj, skip, options):
     return None
 
 
+# A fitted attribute's name inside a shape, as in "of shape (n_outputs_,)":
+# reST would read "n_outputs_" as a link to a target that does not exist.
+_ATTRIBUTE_IN_SHAPE = re.compile(r"(?<=[(\s,])([A-Za-z]\w*?)_(?=[,)])")
+
+
+def _escape_attribute_names_in_shapes(app, what, name, obj, options, lines):
+    lines[:] = [_ATTRIBUTE_IN_SHAPE.sub(r"\1\\_", line) for line in lines]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    # After numpydoc (priority 500), which has turned the sections into reST.
+    app.connect(
+        "autodoc-process-docstring", _escape_attribute_names_in_shapes, priority=600
+    )

@@ -42,7 +42,8 @@ X_train, X_test = x_train[:, None], x_test[:, None]
 # carries about 16 digits, so a condition number near 1e16 means no digit of
 # the coefficients can be trusted. With monomials it grows exponentially with
 # the degree; with the Legendre and Chebyshev bases, which first map [0, 10]
-# to [−1, 1], it stays small.
+# to [−1, 1], it grows slowly and stays about thirty orders of magnitude
+# lower at degree 37.
 degrees = np.arange(1, 38)
 bases = ["monomial", "legendre", "chebyshev"]
 condition = {

@@ -54,7 +54,7 @@ net = make_pipeline(
 net_search = GridSearchCV(
     net,
     {
-        "twolayerreluregressor__n_hidden": [2, 4, 8, 16, 32],
+        "twolayerreluregressor__n_hidden": [2, 8, 32],
         "twolayerreluregressor__alpha": [0.1, 10.0],
     },
     cv=cv,
