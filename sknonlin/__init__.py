@@ -6,8 +6,11 @@ binary and multiclass forms. Every estimator is a scikit-learn estimator and
 composes with ``Pipeline`` and ``GridSearchCV``.
 """
 
+from sknonlin._polynomial import PolynomialFeatureMap
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "PolynomialFeatureMap",
     "__version__",
 ]

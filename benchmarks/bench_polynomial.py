@@ -1,0 +1,87 @@
+"""PolynomialFeatureMap against scikit-learn's PolynomialFeatures.
+
+Run with ``python benchmarks/bench_polynomial.py``. Each case times
+``fit_transform`` of both transformers on the same data, alternately, with
+BLAS pinned to one thread, and prints the ratio of median times
+(ours / scikit-learn). A ratio of 0.33 means three times faster.
+"""
+
+from functools import partial
+
+import numpy as np
+from _timing import interleaved_medians, report
+from scipy import sparse
+from sklearn.preprocessing import PolynomialFeatures
+from threadpoolctl import threadpool_limits
+
+from sknonlin import PolynomialFeatureMap
+
+
+def dense_case(n_samples, n_features, dtype, rng):
+    return rng.uniform(-1, 1, size=(n_samples, n_features)).astype(dtype)
+
+
+def main():
+    rng = np.random.default_rng(0)
+    cases = [
+        # (label, X, degree, sklearn order, target ratio)
+        (
+            "dense 200000x10 deg 3 float64 vs order=C",
+            (200_000, 10, 3, np.float64),
+            "C",
+            1 / 3,
+        ),
+        (
+            "dense 200000x10 deg 3 float64 vs order=F",
+            (200_000, 10, 3, np.float64),
+            "F",
+            1.0,
+        ),
+        (
+            "dense 200000x30 deg 2 float32 vs order=C",
+            (200_000, 30, 2, np.float32),
+            "C",
+            1 / 3,
+        ),
+        (
+            "dense 200000x30 deg 2 float32 vs order=F",
+            (200_000, 30, 2, np.float32),
+            "F",
+            1.0,
+        ),
+        (
+            "dense 1000000x1 deg 37 float64 vs order=C",
+            (1_000_000, 1, 37, np.float64),
+            "C",
+            1 / 3,
+        ),
+        (
+            "dense 1000000x1 deg 37 float64 vs order=F",
+            (1_000_000, 1, 37, np.float64),
+            "F",
+            None,
+        ),
+    ]
+    with threadpool_limits(limits=1):
+        for label, (n, d, degree, dtype), order, target in cases:
+            X = dense_case(n, d, dtype, rng)
+            ours = PolynomialFeatureMap(degree=degree)
+            theirs = PolynomialFeatures(degree=degree, order=order)
+            t_ours, t_theirs = interleaved_medians(
+                partial(ours.fit_transform, X), partial(theirs.fit_transform, X)
+            )
+            report(label, t_ours, t_theirs, target)
+
+        X = sparse.random(
+            100_000, 1_000, density=0.01, format="csr", random_state=0, dtype=np.float64
+        )
+        ours = PolynomialFeatureMap(degree=2)
+        theirs = PolynomialFeatures(degree=2)
+        t_ours, t_theirs = interleaved_medians(
+            partial(ours.fit_transform, X), partial(theirs.fit_transform, X)
+        )
+        report("sparse CSR 100000x1000 density 0.01 deg 2", t_ours, t_theirs, 1.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,462 @@
+"""Tests for PolynomialFeatureMap."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from numpy.polynomial import chebyshev, legendre
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sknonlin import PolynomialFeatureMap, _polynomial
+
+
+def naive_feature_map(X, min_degree, max_degree, interaction_only, include_bias):
+    """Plain-Python oracle: one product per term, terms in lexicographic order."""
+    n_features = X.shape[1]
+    combos = (
+        itertools.combinations
+        if interaction_only
+        else (itertools.combinations_with_replacement)
+    )
+    terms = [()] if include_bias else []
+    for k in range(max(min_degree, 1), max_degree + 1):
+        terms.extend(combos(range(n_features), k))
+    rows = []
+    for x in X.tolist():
+        row = []
+        for term in terms:
+            value = 1.0
+            for f in term:
+                value *= x[f]
+            row.append(value)
+        rows.append(row)
+    return np.array(rows).reshape(X.shape[0], len(terms))
+
+
+# -- the lecture's examples, built by hand ----------------------------------
+
+
+def test_one_feature_is_powers_of_x():
+    x = np.array([[-2.0], [0.5], [3.0]])
+    expected = np.hstack([np.ones_like(x), x, x**2, x**3])
+    assert_array_equal(PolynomialFeatureMap(degree=3).fit_transform(x), expected)
+
+
+def test_two_features_degree_two():
+    X = np.array([[1.0, 2.0], [-3.0, 0.5]])
+    x1, x2 = X[:, :1], X[:, 1:]
+    expected = np.hstack([np.ones_like(x1), x1, x2, x1**2, x1 * x2, x2**2])
+    out = PolynomialFeatureMap(degree=2).fit_transform(X)
+    assert_array_equal(out, expected)
+    assert out.shape[1] == 6
+
+
+def test_xor_becomes_linearly_solvable():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    linear = LinearRegression().fit(X, y)
+    # the best linear fit of XOR is the constant 1/2
+    assert_allclose(linear.predict(X), 0.5, atol=1e-12)
+    phi = PolynomialFeatureMap(degree=2, include_bias=False)
+    model = make_pipeline(phi, LinearRegression()).fit(X, y)
+    assert_allclose(model.predict(X), y, atol=1e-10)
+
+
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+@pytest.mark.parametrize("degree", [1, 2, 3, (2, 3), (0, 2), (3, 3)])
+def test_matches_plain_python_oracle(degree, interaction_only, include_bias):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 4))
+    lo, hi = (0, degree) if isinstance(degree, int) else degree
+    expected = naive_feature_map(X, lo, hi, interaction_only, include_bias)
+    transformer = PolynomialFeatureMap(
+        degree=degree, interaction_only=interaction_only, include_bias=include_bias
+    )
+    assert_allclose(transformer.fit_transform(X), expected, rtol=1e-14)
+
+
+# -- a drop-in replacement for PolynomialFeatures ----------------------------
+
+DEGREES = [0, 1, 2, 3, 4, (0, 0), (0, 2), (1, 3), (2, 3), (3, 3), (2, 4)]
+
+
+def _both(**params):
+    return PolynomialFeatures(**params), PolynomialFeatureMap(**params)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+@pytest.mark.parametrize("degree", DEGREES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_equals_polynomial_features(
+    degree, include_bias, interaction_only, order, dtype
+):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4)).astype(dtype)
+    params = dict(
+        degree=degree,
+        include_bias=include_bias,
+        interaction_only=interaction_only,
+        order=order,
+    )
+    theirs, ours = _both(**params)
+    try:
+        expected = theirs.fit_transform(X)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match="degree"):
+            ours.fit(X)
+        assert "degree" in str(exc)
+        return
+    out = ours.fit_transform(X)
+    # same products in the same order: equal to the bit
+    assert_array_equal(out, expected)
+    assert out.dtype == expected.dtype == dtype
+    assert out.flags[f"{order}_CONTIGUOUS"]
+    assert ours.n_output_features_ == theirs.n_output_features_
+    assert_array_equal(ours.powers_, theirs.powers_)
+    assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
+    names = ["a", "b", "c", "d"]
+    assert_array_equal(
+        ours.get_feature_names_out(names), theirs.get_feature_names_out(names)
+    )
+
+
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+@pytest.mark.parametrize("degree", [1, 2, 3, 4, 5, (2, 3), (0, 2), (4, 4)])
+@pytest.mark.parametrize(
+    "container",
+    [sparse.csr_matrix, sparse.csc_matrix, sparse.csr_array, sparse.csc_array],
+)
+def test_sparse_equals_polynomial_features(
+    container, degree, include_bias, interaction_only
+):
+    X = sparse.random(40, 6, density=0.4, random_state=3, format="lil")
+    X[0] = 0  # an empty row
+    X = container(X)
+    theirs, ours = _both(
+        degree=degree, include_bias=include_bias, interaction_only=interaction_only
+    )
+    expected = theirs.fit_transform(X)
+    out = ours.fit_transform(X)
+    assert type(out) is type(expected)
+    assert out.format == expected.format == X.format
+    # products of three or more factors may be rounded in another order than
+    # in the dense map: equal up to the last bit
+    assert_allclose(out.toarray(), expected.toarray(), rtol=1e-14, atol=0)
+    assert_allclose(out.toarray(), ours.fit_transform(X.toarray()), rtol=1e-14, atol=0)
+
+
+def test_sparse_output_is_canonical_csr():
+    X = sparse.random(50, 30, density=0.2, format="csr", random_state=0)
+    out = PolynomialFeatureMap(degree=3).fit_transform(X)
+    out.check_format(full_check=True)
+    assert out.has_sorted_indices
+    assert out.nnz == np.count_nonzero(out.toarray())
+
+
+def test_sparse_input_with_duplicates_and_unsorted_indices():
+    data = np.array([1.0, 2.0, 3.0, 4.0])
+    indices = np.array([2, 0, 2, 1])  # column 2 twice, unsorted
+    indptr = np.array([0, 3, 4])
+    X = sparse.csr_matrix((data, indices, indptr), shape=(2, 3))
+    snapshot = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    out = PolynomialFeatureMap(degree=2).fit_transform(X)
+    assert_array_equal(
+        out.toarray(), PolynomialFeatureMap(degree=2).fit_transform(X.toarray())
+    )
+    for before, after in zip(snapshot, (X.data, X.indices, X.indptr), strict=True):
+        assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 5, 13])
+@pytest.mark.parametrize("degree", [0, 1, 2, 3, (1, 2), (2, 4)])
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+def test_count_output_features(n_features, degree, interaction_only, include_bias):
+    X = np.ones((2, n_features))
+    params = dict(
+        degree=degree, interaction_only=interaction_only, include_bias=include_bias
+    )
+    try:
+        fitted = PolynomialFeatures(**params).fit(X)
+    except ValueError:
+        with pytest.raises(ValueError):
+            PolynomialFeatureMap.count_output_features(n_features, **params)
+        return
+    count = PolynomialFeatureMap.count_output_features(n_features, **params)
+    assert count == fitted.n_output_features_
+    assert isinstance(count, int)
+
+
+def test_count_output_features_by_hand():
+    assert PolynomialFeatureMap.count_output_features(2, degree=2) == 6
+    assert PolynomialFeatureMap.count_output_features(1, degree=37) == 38
+    # C(100 + 3, 3)
+    assert PolynomialFeatureMap.count_output_features(100, degree=3) == 176_851
+    with pytest.raises(ValueError, match="n_features"):
+        PolynomialFeatureMap.count_output_features(-1)
+
+
+# -- orthogonal bases -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "basis, vander",
+    [("legendre", legendre.legvander), ("chebyshev", chebyshev.chebvander)],
+)
+def test_orthogonal_basis_one_feature(basis, vander):
+    x = np.linspace(2.0, 6.0, 9).reshape(-1, 1)
+    t = (x[:, 0] - 4.0) / 2.0  # the training range mapped to [-1, 1]
+    out = PolynomialFeatureMap(degree=6, basis=basis).fit_transform(x)
+    assert_allclose(out, vander(t, 6), atol=1e-13)
+
+
+@pytest.mark.parametrize("basis", ["legendre", "chebyshev"])
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("degree", [3, (2, 3)])
+def test_orthogonal_basis_products(basis, interaction_only, degree):
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-3, 5, size=(20, 3))
+    transformer = PolynomialFeatureMap(
+        degree=degree, basis=basis, interaction_only=interaction_only
+    ).fit(X)
+    out = transformer.transform(X)
+    t = (X - X.min(0)) / (X.max(0) - X.min(0)) * 2 - 1
+    vander = legendre.legvander if basis == "legendre" else chebyshev.chebvander
+    univariate = vander(t, 3)  # (n_samples, n_features, 4)
+    expected = np.ones((X.shape[0], transformer.n_output_features_))
+    for j, powers in enumerate(transformer.powers_):
+        for f, p in enumerate(powers):
+            expected[:, j] *= univariate[:, f, p]
+    assert_allclose(out, expected, atol=1e-12)
+    symbol = "P" if basis == "legendre" else "T"
+    names = transformer.get_feature_names_out()
+    assert names[0] == "1"
+    assert all(symbol in name for name in names[1:])
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_orthogonal_basis_order(order):
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    c_out = PolynomialFeatureMap(degree=3, basis="legendre").fit_transform(X)
+    out = PolynomialFeatureMap(degree=3, basis="legendre", order=order).fit_transform(X)
+    assert out.flags[f"{order}_CONTIGUOUS"]
+    assert_array_equal(out, c_out)
+
+
+def test_legendre_degree_37_is_well_conditioned():
+    x = np.linspace(0, 10, 500).reshape(-1, 1)
+    monomial = PolynomialFeatureMap(degree=37).fit_transform(x)
+    orthogonal = PolynomialFeatureMap(degree=37, basis="legendre").fit_transform(x)
+    cond_monomial = np.linalg.cond(monomial)
+    cond_legendre = np.linalg.cond(orthogonal)
+    assert cond_legendre < 1e6
+    assert cond_monomial > 1e10 * cond_legendre
+
+
+@pytest.mark.parametrize("basis", ["legendre", "chebyshev"])
+def test_degree_37_ridge_fits_sine(basis):
+    x = np.linspace(0, 10, 500).reshape(-1, 1)
+    model = make_pipeline(
+        PolynomialFeatureMap(degree=37, basis=basis), Ridge(alpha=1e-8)
+    ).fit(x, np.sin(x[:, 0]))
+    grid = np.linspace(0, 10, 2001).reshape(-1, 1)
+    assert np.max(np.abs(model.predict(grid) - np.sin(grid[:, 0]))) < 1e-3
+
+
+def test_orthogonal_basis_constant_feature():
+    X = np.array([[1.0, 3.0], [2.0, 3.0], [4.0, 3.0]])
+    out = PolynomialFeatureMap(degree=2, basis="legendre").fit_transform(X)
+    assert np.isfinite(out).all()
+    # a constant feature maps to t = 0: P1(0) = 0, P2(0) = -1/2
+    names = list(
+        PolynomialFeatureMap(degree=2, basis="legendre").fit(X).get_feature_names_out()
+    )
+    assert_allclose(out[:, names.index("P1(x1)")], 0.0)
+    assert_allclose(out[:, names.index("P2(x1)")], -0.5)
+
+
+def test_orthogonal_basis_rejects_sparse_input():
+    X = sparse.random(10, 3, density=0.5, format="csr", random_state=0)
+    with pytest.raises(ValueError, match="needs dense input"):
+        PolynomialFeatureMap(basis="legendre").fit(X)
+    fitted = PolynomialFeatureMap(basis="chebyshev").fit(X.toarray())
+    with pytest.raises(ValueError, match="needs dense input"):
+        fitted.transform(X)
+
+
+# -- dtypes and containers ----------------------------------------------------
+
+
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(dtype, basis):
+    X = np.random.default_rng(0).normal(size=(10, 3)).astype(dtype)
+    assert PolynomialFeatureMap(basis=basis).fit_transform(X).dtype == dtype
+    Xs = sparse.csr_matrix(X)
+    assert PolynomialFeatureMap().fit_transform(Xs).dtype == dtype
+
+
+def test_integer_input_becomes_float64():
+    X = np.arange(6).reshape(3, 2)
+    out = PolynomialFeatureMap().fit_transform(X)
+    assert out.dtype == np.float64
+    assert_array_equal(out, PolynomialFeatures().fit_transform(X))
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_set_output(library):
+    lib = pytest.importorskip(library)
+    X = lib.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, -1.0, 2.0]})
+    transformer = PolynomialFeatureMap(degree=2).set_output(transform=library)
+    out = transformer.fit_transform(X)
+    assert isinstance(out, lib.DataFrame)
+    assert list(out.columns) == ["1", "a", "b", "a^2", "a b", "b^2"]
+    assert_array_equal(
+        np.asarray(out), PolynomialFeatures().fit_transform(np.asarray(X))
+    )
+
+
+# -- bad input -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_rejects_non_finite_input(value):
+    X = np.array([[1.0, value], [2.0, 3.0]])
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
+        PolynomialFeatureMap().fit(X)
+    fitted = PolynomialFeatureMap().fit(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
+        fitted.transform(X)
+
+
+def test_rejects_non_numeric_input():
+    X = np.array([["a", "b"], ["c", "d"]], dtype=object)
+    with pytest.raises(ValueError, match=r"could not convert|numeric"):
+        PolynomialFeatureMap().fit(X)
+
+
+def test_rejects_wrong_number_of_features():
+    fitted = PolynomialFeatureMap().fit(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="3 features, but PolynomialFeatureMap"):
+        fitted.transform(np.ones((3, 3)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"degree": -1}, "degree"),
+        ({"degree": 2.5}, "degree"),
+        ({"basis": "hermite"}, "basis"),
+        ({"order": "K"}, "order"),
+    ],
+)
+def test_rejects_invalid_parameters(params, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        PolynomialFeatureMap(**params).fit(np.ones((2, 2)))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"degree": (3, 2)}, "min_degree <= max_degree"),
+        ({"degree": (-1, 2)}, "non-negative"),
+        ({"degree": (1, 2, 3)}, "degree must be"),
+        ({"degree": 0, "include_bias": False}, "no output feature"),
+        ({"degree": (0, 0), "include_bias": False}, "no output feature"),
+    ],
+)
+def test_rejects_invalid_degree_combinations(params, match):
+    with pytest.raises(ValueError, match=match):
+        PolynomialFeatureMap(**params).fit(np.ones((2, 2)))
+    with pytest.raises(ValueError):
+        PolynomialFeatures(**params).fit(np.ones((2, 2)))
+
+
+def test_refuses_output_that_cannot_fit_in_memory():
+    X = np.zeros((20_000, 200))
+    transformer = PolynomialFeatureMap(degree=5).fit(X)
+    with pytest.raises(ValueError, match=r"\(20000, 2872408791\)") as info:
+        transformer.transform(X)
+    message = str(info.value)
+    assert "would take 418.0 TiB" in message
+    assert "sparse input" in message and "interaction_only" in message
+
+
+def test_sparse_output_is_estimated_from_its_non_zeros(monkeypatch):
+    X = sparse.random(2_000, 500, density=0.002, format="csr", random_state=0)
+    # the dense output would take 2000 x 125751 x 8 bytes, about 2 GB
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: 100 * 2**20)
+    out = PolynomialFeatureMap(degree=2).fit_transform(X)
+    assert out.shape == (2_000, 125_751)
+    with pytest.raises(ValueError, match=r"\(2000, 125751\).*more than the 100.0 MiB"):
+        PolynomialFeatureMap(degree=2).fit_transform(X.toarray())
+    # a sparse output too large for memory is refused as well
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: 1000)
+    with pytest.raises(ValueError, match="lower degree"):
+        PolynomialFeatureMap(degree=2).fit_transform(X)
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_overflow_warns_and_suggests_legendre(as_sparse):
+    X = np.array([[1e80, 2.0], [3.0, 1e90]])
+    X = sparse.csr_matrix(X) if as_sparse else X
+    with pytest.warns(RuntimeWarning, match="basis='legendre'"):
+        PolynomialFeatureMap(degree=4).fit_transform(X)
+
+
+def test_no_overflow_warning_for_ordinary_data():
+    X = np.random.default_rng(0).normal(scale=50, size=(100, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PolynomialFeatureMap(degree=6).fit_transform(X)
+        PolynomialFeatureMap(degree=6, basis="legendre").fit_transform(X)
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_caller_data_is_not_modified(as_sparse):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    X = sparse.csr_matrix(X) if as_sparse else X
+    before = X.copy()
+    PolynomialFeatureMap(degree=3).fit_transform(X)
+    if as_sparse:
+        assert_array_equal(X.toarray(), before.toarray())
+    else:
+        assert_array_equal(X, before)
+        PolynomialFeatureMap(degree=3, basis="legendre").fit_transform(X)
+        assert_array_equal(X, before)
+
+
+# -- composition -------------------------------------------------------------
+
+
+def test_grid_search_over_degree_matches_polynomial_features():
+    X, y = load_diabetes(return_X_y=True)
+    cv = KFold(n_splits=3, shuffle=True, random_state=0)
+    grid = {"poly__degree": [1, 2, 3]}
+
+    def search(transformer):
+        pipe = make_pipeline(StandardScaler(), transformer, Ridge(alpha=10.0))
+        pipe.steps[1] = ("poly", transformer)
+        return GridSearchCV(pipe, grid, cv=cv).fit(X, y)
+
+    ours = search(PolynomialFeatureMap())
+    theirs = search(PolynomialFeatures())
+    assert_allclose(
+        ours.cv_results_["mean_test_score"],
+        theirs.cv_results_["mean_test_score"],
+        rtol=1e-10,
+    )
+    assert ours.best_params_ == theirs.best_params_
+    assert ours.best_score_ > 0.4
