@@ -83,9 +83,10 @@ numpydoc_xref_ignore = {
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    # Only plot_*.py files are gallery pages; the tour script is a command.
+    # Only plot_*.py files are gallery pages; the other scripts in examples/,
+    # such as the lecture tour, are commands to run from a shell.
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"__init__\.py|lecture_tour\.py",
+    "ignore_pattern": r"^(?!plot_)",
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("sknonlin",),
     "backreferences_dir": os.path.join("gen_modules", "backreferences"),
