@@ -70,8 +70,10 @@ for name, model in models.items():
 # -------------------------------------
 # ``partial_fit`` runs one epoch at a time, so we can follow the test
 # accuracy of the last weights and of the averaged ones as training goes on.
-# The last weights jump after every late mistake; the average moves slowly
-# and is usually the better classifier on unseen data.
+# The last weights jump after every mistake, and their test accuracy swings
+# from one epoch to the next; the average moves slowly, is good after a few
+# epochs already, and stays steady. When you cannot afford to pick the
+# number of epochs carefully, average.
 classes = np.unique(y_train)
 curves = {}
 for average in [False, True]:
