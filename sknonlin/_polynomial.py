@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from sknonlin import _polynomial_kernels as kernels
+from sknonlin._base import DocLinkMixin
 
 _BASIS_CODES = {
     "monomial": kernels.MONOMIAL,
@@ -201,7 +202,7 @@ def _like_input_sparse_api(result, X):
     return getattr(sparse, result.format + "_matrix")(result)
 
 
-class PolynomialFeatureMap(TransformerMixin, BaseEstimator):
+class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Polynomial feature map φ(x): all terms of total degree at most ``degree``.
 
     For one feature, φ(x) = [1, x, x², …, x^d]; for ``n_features`` features,
