@@ -339,7 +339,10 @@ def write_figures(rows, diabetes, X_xor, y_xor, digits, figures_dir):
     ax_confusion.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
         if count:
-            ax_confusion.text(j, i, count, ha="center", va="center", fontsize=7)
+            color = "white" if count > matrix.max() / 2 else "black"
+            ax_confusion.text(
+                j, i, count, ha="center", va="center", fontsize=7, color=color
+            )
     ax_confusion.set(
         xlabel="predicted digit",
         ylabel="true digit",
