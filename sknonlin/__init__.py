@@ -7,10 +7,12 @@ composes with ``Pipeline`` and ``GridSearchCV``.
 """
 
 from sknonlin._polynomial import PolynomialFeatureMap
+from sknonlin._two_layer import TwoLayerReLURegressor
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "PolynomialFeatureMap",
+    "TwoLayerReLURegressor",
     "__version__",
 ]
