@@ -6,12 +6,15 @@ binary and multiclass forms. Every estimator is a scikit-learn estimator and
 composes with ``Pipeline`` and ``GridSearchCV``.
 """
 
+from sknonlin._perceptron import MulticlassPerceptron, Perceptron
 from sknonlin._polynomial import PolynomialFeatureMap
 from sknonlin._two_layer import TwoLayerReLURegressor
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "MulticlassPerceptron",
+    "Perceptron",
     "PolynomialFeatureMap",
     "TwoLayerReLURegressor",
     "__version__",

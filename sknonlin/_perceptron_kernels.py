@@ -1,0 +1,487 @@
+"""Numba kernels for the perceptron: one training epoch, dense or CSR.
+
+Every kernel visits the samples in the given ``order`` and applies the
+perceptron rule to each one in turn. They work in place on already validated
+arrays: the weights have the dtype of ``X``, the intercepts and the averaging
+accumulators are float64.
+
+Scores are sums of products computed in the dtype of ``X`` and accumulated in
+float64, feature by feature, in the order the features are stored; the
+intercept is added last. The binary kernels decide the sign of that sum to the
+bit while adding the products in a faster, reordered way most of the time (see
+``_sign_is_certain``).
+
+Averaging is lazy: with ``t`` the number of steps taken before the current
+sample, an update ``Δ`` of the weights is also added, scaled by ``t``, to an
+accumulator ``U``. After ``T`` steps the average of the weights over the steps
+is ``w - U / T``.
+"""
+
+import numpy as np
+from llvmlite import binding as llvm
+from llvmlite import ir
+from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+# Terms summed per pass of the unrolled loop in the reordered dot products.
+_UNROLL = 4
+
+# Samples are visited in blocks of this size; with ``prefetch``, the rows of
+# the next block are fetched into cache before a block is processed. Shuffled
+# samples sit at random places in memory: without this the loop waits on main
+# memory at each sample. (Prefetching once per block rather than once per
+# sample keeps the per-sample loop as fast as without it.)
+_BLOCK = 8
+
+# Array elements between two prefetches: a 64-byte cache line of float64 (a
+# constant step keeps the loop cheap; smaller dtypes are fetched twice).
+_PREFETCH_STEP = 8
+
+# Unit roundoff of float64, and the scale of 53 random bits to [0, 1). Kept as
+# constants: written ``2.0**-53`` inside a kernel, numba calls ``pow`` each time.
+_F64_UNIT_ROUNDOFF = 2.0**-53
+_RANDOM_53_BITS_SCALE = 2.0**-53
+
+# LLVM names the intrinsic after its pointer type; typed pointers went away
+# in LLVM 15.
+_LLVM_PREFETCH = (
+    "llvm.prefetch.p0" if llvm.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+)
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to fetch ``array[index]`` into cache; no effect on results.
+
+    ``index`` is an integer for a 1-D array and a pair for a 2-D array.
+    """
+    if not isinstance(array, types.Array):
+        return None
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        array_type, index_type = signature.args
+        array_struct = context.make_array(array_type)(context, builder, args[0])
+        if isinstance(index_type, types.BaseTuple):
+            indices = cgutils.unpack_tuple(builder, args[1])
+        else:
+            indices = [args[1]]
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, array_struct, indices, wraparound=False
+        )
+        i8_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [i8_pointer, i32, i32, i32]),
+            _LLVM_PREFETCH,
+        )
+        # Arguments: address, read (0), high temporal locality (3), data (1).
+        builder.call(
+            function,
+            [
+                builder.bitcast(pointer, i8_pointer),
+                ir.Constant(i32, 0),
+                ir.Constant(i32, 3),
+                ir.Constant(i32, 1),
+            ],
+        )
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _prefetch_dense_rows(X, order, start, stop):
+    """Prefetch the rows of the samples ``order[start:stop]``."""
+    for pos in range(start, min(stop, order.shape[0])):
+        for j in range(0, X.shape[1], _PREFETCH_STEP):
+            _prefetch(X, (order[pos], j))
+
+
+@njit(cache=True, inline="always")
+def _prefetch_csr_rows(data, indices, indptr, order, start, stop):
+    """Prefetch the stored values and indices of the rows ``order[start:stop]``."""
+    for pos in range(start, min(stop, order.shape[0])):
+        i = order[pos]
+        for k in range(indptr[i], indptr[i + 1], _PREFETCH_STEP):
+            _prefetch(data, k)
+            _prefetch(indices, k)
+
+
+@njit(cache=True, inline="always")
+def _splitmix64(state):
+    """Next state and output of the SplitMix64 generator."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return state, z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True)
+def shuffled_order(n_samples, seed):
+    """A random permutation of ``0 … n_samples - 1``, determined by ``seed``.
+
+    Fisher-Yates shuffle of the indices, driven by SplitMix64: several times
+    faster than NumPy's shuffle, which would otherwise cost more than an
+    epoch on low-dimensional data.
+    """
+    order = np.arange(n_samples)
+    state = np.uint64(seed)
+    for i in range(n_samples - 1, 0, -1):
+        state, z = _splitmix64(state)
+        # 53 random bits scaled to 0 … i.
+        j = int((z >> np.uint64(11)) * _RANDOM_53_BITS_SCALE * (i + 1))
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+@njit(cache=True, inline="always")
+def _dot_sequential_dense(coef, X, i):
+    """``coef · X[i]`` added feature by feature, left to right."""
+    s = 0.0
+    for j in range(X.shape[1]):
+        s += coef[j] * X[i, j]
+    return s
+
+
+@njit(cache=True, inline="always")
+def _dot_sequential_csr(coef, data, indices, start, end):
+    """``coef · x`` over the stored entries ``start:end``, left to right."""
+    s = 0.0
+    for k in range(start, end):
+        s += coef[indices[k]] * data[k]
+    return s
+
+
+@njit(cache=True, inline="always")
+def _dot_and_abs_dense(coef, X, i):
+    """``coef · X[i]`` and ``Σ |coef_j X[i, j]|``, with reordered additions."""
+    d = X.shape[1]
+    s0 = s1 = s2 = s3 = 0.0
+    a0 = a1 = a2 = a3 = 0.0
+    j = 0
+    while j + _UNROLL <= d:
+        p0 = coef[j] * X[i, j]
+        p1 = coef[j + 1] * X[i, j + 1]
+        p2 = coef[j + 2] * X[i, j + 2]
+        p3 = coef[j + 3] * X[i, j + 3]
+        s0 += p0
+        s1 += p1
+        s2 += p2
+        s3 += p3
+        a0 += abs(p0)
+        a1 += abs(p1)
+        a2 += abs(p2)
+        a3 += abs(p3)
+        j += _UNROLL
+    while j < d:
+        p0 = coef[j] * X[i, j]
+        s0 += p0
+        a0 += abs(p0)
+        j += 1
+    return (s0 + s1) + (s2 + s3), (a0 + a1) + (a2 + a3)
+
+
+@njit(cache=True, inline="always")
+def _dot_and_abs_csr(coef, data, indices, start, end):
+    """``coef · x`` and ``Σ |coef_j x_j|`` over ``start:end``, reordered."""
+    s0 = s1 = s2 = s3 = 0.0
+    a0 = a1 = a2 = a3 = 0.0
+    k = start
+    while k + _UNROLL <= end:
+        p0 = coef[indices[k]] * data[k]
+        p1 = coef[indices[k + 1]] * data[k + 1]
+        p2 = coef[indices[k + 2]] * data[k + 2]
+        p3 = coef[indices[k + 3]] * data[k + 3]
+        s0 += p0
+        s1 += p1
+        s2 += p2
+        s3 += p3
+        a0 += abs(p0)
+        a1 += abs(p1)
+        a2 += abs(p2)
+        a3 += abs(p3)
+        k += _UNROLL
+    while k < end:
+        p0 = coef[indices[k]] * data[k]
+        s0 += p0
+        a0 += abs(p0)
+        k += 1
+    return (s0 + s1) + (s2 + s3), (a0 + a1) + (a2 + a3)
+
+
+@njit(cache=True, inline="always")
+def _sign_is_certain(margin, abs_sum, n_terms, unit_roundoff, underflow):
+    """Whether a reordered margin has the sign of the sequential one.
+
+    ``margin`` is a sum of ``n_terms`` products plus the intercept, the
+    products added in some order; ``abs_sum`` is the sum of their absolute
+    values. Each product is rounded to the dtype of ``X`` (unit roundoff
+    ``unit_roundoff``, absolute error at most ``underflow`` if it underflows)
+    and added in float64, so any order of addition is within
+    ``err = (unit_roundoff + (n_terms + 1) 2⁻⁵³) abs_sum + (n_terms + 1)
+    underflow`` of the exact sum. When ``|margin|`` exceeds ``4 err`` (a
+    safety factor of 2 over the ``2 err`` two orders can differ by), every
+    order of addition gives a margin of the same strict sign.
+    """
+    n = n_terms + 1.0
+    err = (unit_roundoff + n * _F64_UNIT_ROUNDOFF) * abs_sum + n * underflow
+    return abs(margin) > 4.0 * err
+
+
+@njit(cache=True)
+def binary_epoch_dense(
+    X,
+    y,
+    sample_weight,
+    order,
+    prefetch,
+    coef,
+    intercept,
+    fit_intercept,
+    average,
+    avg_coef,
+    avg_intercept,
+    t,
+    unit_roundoff,
+    underflow,
+):
+    """One epoch of the binary perceptron on dense ``X``.
+
+    For each sample ``i`` in ``order``: if ``y_i (w · x_i + b) > 0`` keep the
+    weights, otherwise ``w += s_i y_i x_i`` and ``b += s_i y_i``, with ``y_i``
+    in {-1, +1} and ``s_i`` the sample weight.
+
+    The margin is first added in a reordered, faster way; only when its sign
+    could differ from that of the sequential sum is the sequential sum
+    computed, so that every decision is the sequential one.
+
+    Returns the intercept, the averaged-intercept accumulator, the step count
+    after the epoch and the number of mistakes (updates made).
+    """
+    n_samples = order.shape[0]
+    n_features = X.shape[1]
+    mistakes = 0
+    for block in range(0, n_samples, _BLOCK):
+        if prefetch:
+            _prefetch_dense_rows(X, order, block + _BLOCK, block + 2 * _BLOCK)
+        for pos in range(block, min(block + _BLOCK, n_samples)):
+            i = order[pos]
+            s, abs_sum = _dot_and_abs_dense(coef, X, i)
+            p = s + intercept
+            if not _sign_is_certain(p, abs_sum, n_features, unit_roundoff, underflow):
+                p = _dot_sequential_dense(coef, X, i) + intercept
+            if y[i] * p <= 0.0 and sample_weight[i] > 0.0:
+                c = y[i] * sample_weight[i]
+                for j in range(n_features):
+                    coef[j] += X[i, j] * c
+                if fit_intercept:
+                    intercept += c
+                if average:
+                    for j in range(n_features):
+                        avg_coef[j] += t * (X[i, j] * c)
+                    if fit_intercept:
+                        avg_intercept += t * c
+                mistakes += 1
+            t += 1.0
+    return intercept, avg_intercept, t, mistakes
+
+
+@njit(cache=True)
+def binary_epoch_csr(
+    data,
+    indices,
+    indptr,
+    y,
+    sample_weight,
+    order,
+    prefetch,
+    coef,
+    intercept,
+    fit_intercept,
+    average,
+    avg_coef,
+    avg_intercept,
+    t,
+    unit_roundoff,
+    underflow,
+):
+    """One epoch of the binary perceptron on CSR ``X``.
+
+    Same rule and return values as ``binary_epoch_dense``; only the stored
+    entries of each row are read and updated.
+    """
+    n_samples = order.shape[0]
+    mistakes = 0
+    for block in range(0, n_samples, _BLOCK):
+        if prefetch:
+            _prefetch_csr_rows(
+                data, indices, indptr, order, block + _BLOCK, block + 2 * _BLOCK
+            )
+        for pos in range(block, min(block + _BLOCK, n_samples)):
+            i = order[pos]
+            start = indptr[i]
+            end = indptr[i + 1]
+            s, abs_sum = _dot_and_abs_csr(coef, data, indices, start, end)
+            p = s + intercept
+            if not _sign_is_certain(p, abs_sum, end - start, unit_roundoff, underflow):
+                p = _dot_sequential_csr(coef, data, indices, start, end) + intercept
+            if y[i] * p <= 0.0 and sample_weight[i] > 0.0:
+                c = y[i] * sample_weight[i]
+                for k in range(start, end):
+                    coef[indices[k]] += data[k] * c
+                if fit_intercept:
+                    intercept += c
+                if average:
+                    for k in range(start, end):
+                        avg_coef[indices[k]] += t * (data[k] * c)
+                    if fit_intercept:
+                        avg_intercept += t * c
+                mistakes += 1
+            t += 1.0
+    return intercept, avg_intercept, t, mistakes
+
+
+@njit(cache=True, inline="always")
+def _argmax_first(scores):
+    """Index of the largest score; ties go to the lowest index."""
+    best = 0
+    for k in range(1, scores.shape[0]):
+        if scores[k] > scores[best]:
+            best = k
+    return best
+
+
+@njit(cache=True)
+def multiclass_epoch_dense(
+    X,
+    y,
+    sample_weight,
+    order,
+    prefetch,
+    coef,
+    intercept,
+    fit_intercept,
+    average,
+    avg_coef,
+    avg_intercept,
+    t,
+):
+    """One epoch of the multiclass perceptron on dense ``X``.
+
+    ``coef`` has shape (n_features, n_classes): column ``k`` is ``w_k``. For
+    each sample ``i`` in ``order``: ``ŷ = argmax_k w_k · x_i + b_k`` (ties to
+    the lowest ``k``); if ``ŷ != y_i``, ``w_ŷ -= s_i x_i`` and
+    ``w_{y_i} += s_i x_i`` (and the same for ``b``), ``s_i`` the sample weight.
+
+    Each score is added feature by feature, left to right; the loop over the
+    classes is innermost so that the classes' sums advance side by side.
+
+    Returns the step count after the epoch and the number of mistakes.
+    """
+    n_samples = order.shape[0]
+    n_features = X.shape[1]
+    n_classes = coef.shape[1]
+    scores = np.empty(n_classes, dtype=np.float64)
+    mistakes = 0
+    for block in range(0, n_samples, _BLOCK):
+        if prefetch:
+            _prefetch_dense_rows(X, order, block + _BLOCK, block + 2 * _BLOCK)
+        for pos in range(block, min(block + _BLOCK, n_samples)):
+            i = order[pos]
+            scores[:] = 0.0
+            for j in range(n_features):
+                x_ij = X[i, j]
+                for k in range(n_classes):
+                    scores[k] += coef[j, k] * x_ij
+            for k in range(n_classes):
+                scores[k] += intercept[k]
+            y_hat = _argmax_first(scores)
+            y_i = y[i]
+            if y_hat != y_i and sample_weight[i] > 0.0:
+                s = sample_weight[i]
+                for j in range(n_features):
+                    step = X[i, j] * s
+                    coef[j, y_hat] -= step
+                    coef[j, y_i] += step
+                    if average:
+                        avg_coef[j, y_hat] -= t * step
+                        avg_coef[j, y_i] += t * step
+                if fit_intercept:
+                    intercept[y_hat] -= s
+                    intercept[y_i] += s
+                    if average:
+                        avg_intercept[y_hat] -= t * s
+                        avg_intercept[y_i] += t * s
+                mistakes += 1
+            t += 1.0
+    return t, mistakes
+
+
+@njit(cache=True)
+def multiclass_epoch_csr(
+    data,
+    indices,
+    indptr,
+    y,
+    sample_weight,
+    order,
+    prefetch,
+    coef,
+    intercept,
+    fit_intercept,
+    average,
+    avg_coef,
+    avg_intercept,
+    t,
+):
+    """One epoch of the multiclass perceptron on CSR ``X``.
+
+    Same rule and return values as ``multiclass_epoch_dense``; only the stored
+    entries of each row are read and updated.
+    """
+    n_samples = order.shape[0]
+    n_classes = coef.shape[1]
+    scores = np.empty(n_classes, dtype=np.float64)
+    mistakes = 0
+    for block in range(0, n_samples, _BLOCK):
+        if prefetch:
+            _prefetch_csr_rows(
+                data, indices, indptr, order, block + _BLOCK, block + 2 * _BLOCK
+            )
+        for pos in range(block, min(block + _BLOCK, n_samples)):
+            i = order[pos]
+            start = indptr[i]
+            end = indptr[i + 1]
+            scores[:] = 0.0
+            for p in range(start, end):
+                j = indices[p]
+                x_ij = data[p]
+                for k in range(n_classes):
+                    scores[k] += coef[j, k] * x_ij
+            for k in range(n_classes):
+                scores[k] += intercept[k]
+            y_hat = _argmax_first(scores)
+            y_i = y[i]
+            if y_hat != y_i and sample_weight[i] > 0.0:
+                s = sample_weight[i]
+                for p in range(start, end):
+                    j = indices[p]
+                    step = data[p] * s
+                    coef[j, y_hat] -= step
+                    coef[j, y_i] += step
+                    if average:
+                        avg_coef[j, y_hat] -= t * step
+                        avg_coef[j, y_i] += t * step
+                if fit_intercept:
+                    intercept[y_hat] -= s
+                    intercept[y_i] += s
+                    if average:
+                        avg_intercept[y_hat] -= t * s
+                        avg_intercept[y_i] += t * s
+                mistakes += 1
+            t += 1.0
+    return t, mistakes

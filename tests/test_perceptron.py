@@ -1,0 +1,655 @@
+"""Tests of Perceptron and MulticlassPerceptron."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Perceptron as SklearnPerceptron
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sknonlin import MulticlassPerceptron, Perceptron
+from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
+
+ESTIMATORS = [Perceptron, MulticlassPerceptron]
+
+
+def _degree2_map():
+    # The package's own PolynomialFeatureMap(degree=2) is meant here; until it
+    # is available, scikit-learn's PolynomialFeatures builds the same features.
+    return PolynomialFeatures(degree=2)
+
+
+def _quiet_fit(estimator, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(*args, **kwargs)
+
+
+def _linear_data(n_samples=200, n_features=5, n_classes=2, noise=0.0, seed=0):
+    """Labels from a random linear model, a fraction ``noise`` of them flipped."""
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, n_features)
+    scores = X @ rng.randn(n_features, n_classes) + rng.randn(n_classes)
+    y = np.argmax(scores, axis=1)
+    flip = rng.rand(n_samples) < noise
+    y[flip] = rng.randint(0, n_classes, size=flip.sum())
+    return X, y
+
+
+# -- plain-Python transcriptions of the algorithms --------------------------------
+
+
+def _python_binary_perceptron(X, y, sample_weight, n_epochs, fit_intercept):
+    """The binary perceptron, one sample at a time, in Python floats."""
+    n_samples, n_features = len(X), len(X[0])
+    w = [0.0] * n_features
+    b = 0.0
+    for _ in range(n_epochs):
+        for i in range(n_samples):
+            s = 0.0
+            for j in range(n_features):
+                s += w[j] * X[i][j]
+            if y[i] * (s + b) <= 0.0 and sample_weight[i] > 0:
+                c = y[i] * sample_weight[i]
+                for j in range(n_features):
+                    w[j] += X[i][j] * c
+                if fit_intercept:
+                    b += c
+    return w, b
+
+
+def _python_multiclass_perceptron(X, y, sample_weight, n_classes, n_epochs,
+                                  fit_intercept, average=False):  # fmt: skip
+    """The multiclass perceptron in Python floats; optionally its plain average.
+
+    The average is the naive one: a copy of the weights after every step,
+    summed and divided by the number of steps.
+    """
+    n_samples, n_features = len(X), len(X[0])
+    W = [[0.0] * n_features for _ in range(n_classes)]
+    b = [0.0] * n_classes
+    W_sum = [[0.0] * n_features for _ in range(n_classes)]
+    b_sum = [0.0] * n_classes
+    for _ in range(n_epochs):
+        for i in range(n_samples):
+            scores = []
+            for k in range(n_classes):
+                s = 0.0
+                for j in range(n_features):
+                    s += W[k][j] * X[i][j]
+                scores.append(s + b[k])
+            y_hat = 0
+            for k in range(1, n_classes):
+                if scores[k] > scores[y_hat]:
+                    y_hat = k
+            if y_hat != y[i] and sample_weight[i] > 0:
+                for j in range(n_features):
+                    step = X[i][j] * sample_weight[i]
+                    W[y_hat][j] -= step
+                    W[y[i]][j] += step
+                if fit_intercept:
+                    b[y_hat] -= sample_weight[i]
+                    b[y[i]] += sample_weight[i]
+            for k in range(n_classes):
+                for j in range(n_features):
+                    W_sum[k][j] += W[k][j]
+                b_sum[k] += b[k]
+    if average:
+        T = n_epochs * n_samples
+        return [[v / T for v in row] for row in W_sum], [v / T for v in b_sum]
+    return W, b
+
+
+def _python_averaged_binary(X, y, n_epochs, fit_intercept):
+    """Naive averaged binary perceptron: the mean of a copy after every step."""
+    n_samples, n_features = X.shape
+    w = np.zeros(n_features)
+    b = 0.0
+    w_sum = np.zeros(n_features)
+    b_sum = 0.0
+    for _ in range(n_epochs):
+        for i in range(n_samples):
+            if y[i] * (float(w @ X[i]) + b) <= 0.0:
+                w = w + y[i] * X[i]
+                if fit_intercept:
+                    b += y[i]
+            w_sum = w_sum + w
+            b_sum += b
+    T = n_epochs * n_samples
+    return w_sum / T, b_sum / T
+
+
+# -- hand-built cases --------------------------------------------------------------
+
+
+def test_binary_updates_by_hand():
+    # classes_ = ["no", "yes"], so "yes" is +1.
+    X = np.array([[1.0, 2.0], [2.0, -1.0], [-1.0, -1.0]])
+    y = np.array(["yes", "no", "no"])
+    clf = Perceptron(shuffle=False)
+    clf.partial_fit(X, y, classes=["no", "yes"])
+    # Sample 1: margin 0 is a mistake, w = (1, 2), b = 1.
+    # Sample 2: margin 2 - 2 + 1 = 1 has the wrong sign, w = (-1, 3), b = 0.
+    # Sample 3: margin 1 - 3 = -2 is right for "no".
+    np.testing.assert_array_equal(clf.coef_, [[-1.0, 3.0]])
+    np.testing.assert_array_equal(clf.intercept_, [0.0])
+    assert clf.mistakes_ == [2]
+    assert clf.t_ == 3
+    clf.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.coef_, [[-1.0, 3.0]])
+    assert clf.mistakes_ == [2, 0]
+    assert clf.n_iter_ == 2
+
+
+def test_binary_updates_by_hand_without_intercept():
+    X = np.array([[1.0, 1.0], [1.0, -2.0], [-1.0, 0.0]])
+    y = np.array([1, 1, 0])
+    clf = Perceptron(shuffle=False, fit_intercept=False, max_iter=3)
+    _quiet_fit(clf, X, y)
+    # Epoch 1: w = (1, 1); (1, -2): -1, mistake, w = (2, -1); (-1, 0): -2, right.
+    # Epoch 2: (1, 1): 1 right; (1, -2): 4 right; (-1, 0): -2 right: clean.
+    np.testing.assert_array_equal(clf.coef_, [[2.0, -1.0]])
+    np.testing.assert_array_equal(clf.intercept_, [0.0])
+    assert clf.mistakes_ == [2, 0]
+
+
+def test_multiclass_updates_by_hand():
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    y = np.array(["a", "b", "c"])
+    clf = MulticlassPerceptron(shuffle=False, fit_intercept=False)
+    clf.partial_fit(X, y, classes=["a", "b", "c"])
+    # Sample 1: all scores 0, the tie goes to "a": right, no update.
+    # Sample 2: tie to "a", wrong: w_a = (0, -1), w_b = (0, 1).
+    # Sample 3: scores (1, -1, 0) pick "a": w_a = (1, 0), w_c = (-1, -1).
+    np.testing.assert_array_equal(clf.coef_, [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    assert clf.mistakes_ == [2]
+    clf.partial_fit(X, y)
+    assert clf.mistakes_ == [2, 0]
+    assert clf.predict([[2.0, 0.5], [-3.0, -1.0]]).tolist() == ["a", "c"]
+
+
+def test_multiclass_intercept_updates_by_hand():
+    X = np.array([[1.0], [2.0]])
+    y = np.array([1, 0])
+    clf = MulticlassPerceptron(shuffle=False)
+    clf.partial_fit(X, y, classes=[0, 1])
+    # Sample 1: tie to class 0, wrong: w_0 = -1, b_0 = -1, w_1 = 1, b_1 = 1.
+    # Sample 2: scores (-3, 3) pick 1, wrong: w_0 = 1, b_0 = 0, w_1 = -1, b_1 = 0.
+    np.testing.assert_array_equal(clf.coef_, [[1.0], [-1.0]])
+    np.testing.assert_array_equal(clf.intercept_, [0.0, 0.0])
+
+
+def test_zero_margin_is_a_mistake_and_predicts_first_class():
+    clf = Perceptron(shuffle=False)
+    # With w = 0 the margin is 0: a mistake even for the sample of classes_[0].
+    clf.partial_fit([[2.0, 0.0]], ["left"], classes=["left", "right"])
+    np.testing.assert_array_equal(clf.coef_, [[-2.0, 0.0]])
+    np.testing.assert_array_equal(clf.intercept_, [-1.0])
+    # A sample with margin exactly 0 is given classes_[0].
+    assert clf.decision_function([[-0.5, 3.0]]).tolist() == [0.0]
+    assert clf.predict([[-0.5, 3.0]]).tolist() == ["left"]
+
+
+def test_multiclass_two_classes_is_one_dimensional_with_ties_to_first():
+    clf = MulticlassPerceptron(shuffle=False)
+    # A tie at w = 0 predicts class 0, which is right: no update.
+    clf.partial_fit([[1.0, 2.0]], [0], classes=[0, 1])
+    assert clf.mistakes_ == [0]
+    scores = clf.decision_function([[3.0, -1.0]])
+    assert scores.shape == (1,)
+    assert scores.tolist() == [0.0]
+    assert clf.predict([[3.0, -1.0]]).tolist() == [0]
+    X, y = _linear_data(n_samples=60, seed=3)
+    _quiet_fit(clf, X, y)
+    full = X @ clf.coef_.T + clf.intercept_
+    np.testing.assert_allclose(clf.decision_function(X), full[:, 1] - full[:, 0])
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(full, axis=1)])
+
+
+# -- exactness -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+@pytest.mark.parametrize("integer_features", [False, True])
+def test_perceptron_matches_sklearn_to_the_bit(
+    dtype, fit_intercept, noise, integer_features
+):
+    X, y = _linear_data(n_samples=300, n_features=13, noise=noise, seed=1)
+    if integer_features:
+        # Small integers make exact ties (margin 0) frequent.
+        X = np.round(2 * X)
+    X = X.astype(dtype)
+    labels = np.array(["neg", "pos"])[y]
+    for max_iter in (1, 7):
+        ours = _quiet_fit(
+            Perceptron(shuffle=False, fit_intercept=fit_intercept, max_iter=max_iter),
+            X,
+            labels,
+        )
+        theirs = _quiet_fit(
+            SklearnPerceptron(
+                shuffle=False,
+                tol=None,
+                eta0=1.0,
+                penalty=None,
+                fit_intercept=fit_intercept,
+                max_iter=max_iter,
+            ),
+            X,
+            labels,
+        )
+        assert ours.coef_.dtype == dtype
+        np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+        np.testing.assert_array_equal(ours.intercept_, theirs.intercept_)
+
+
+def test_perceptron_matches_sklearn_with_sample_weight():
+    X, y = _linear_data(n_samples=200, n_features=8, noise=0.1, seed=2)
+    sample_weight = np.random.RandomState(0).uniform(0.0, 3.0, size=len(y))
+    sample_weight[::7] = 0.0
+    ours = _quiet_fit(
+        Perceptron(shuffle=False, max_iter=5), X, y, sample_weight=sample_weight
+    )
+    theirs = _quiet_fit(
+        SklearnPerceptron(shuffle=False, tol=None, eta0=1.0, penalty=None, max_iter=5),
+        X,
+        y,
+        sample_weight=sample_weight,
+    )
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    np.testing.assert_array_equal(ours.intercept_, theirs.intercept_)
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_perceptron_matches_python_transcription(container, fit_intercept):
+    X, y = _linear_data(n_samples=80, n_features=6, noise=0.15, seed=4)
+    X[np.abs(X) < 0.5] = 0.0  # some zeros for the sparse container
+    sample_weight = np.random.RandomState(1).choice([0.0, 0.5, 1.0, 2.5], len(y))
+    clf = _quiet_fit(
+        Perceptron(shuffle=False, max_iter=4, fit_intercept=fit_intercept),
+        container(X),
+        y,
+        sample_weight=sample_weight,
+    )
+    w, b = _python_binary_perceptron(
+        X.tolist(), (2 * y - 1).tolist(), sample_weight.tolist(), 4, fit_intercept
+    )
+    np.testing.assert_array_equal(clf.coef_, [w])
+    np.testing.assert_array_equal(clf.intercept_, [b])
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multiclass_matches_python_transcription(container, fit_intercept, weighted):
+    X, y = _linear_data(n_samples=90, n_features=5, n_classes=4, noise=0.1, seed=5)
+    X[np.abs(X) < 0.4] = 0.0
+    if weighted:
+        sample_weight = np.random.RandomState(2).choice([0.0, 0.25, 1.0, 3.0], len(y))
+    else:
+        sample_weight = np.ones(len(y))
+    clf = _quiet_fit(
+        MulticlassPerceptron(shuffle=False, max_iter=5, fit_intercept=fit_intercept),
+        container(X),
+        y,
+        sample_weight=sample_weight if weighted else None,
+    )
+    W, b = _python_multiclass_perceptron(
+        X.tolist(), y.tolist(), sample_weight.tolist(), 4, 5, fit_intercept
+    )
+    np.testing.assert_array_equal(clf.coef_, W)
+    np.testing.assert_array_equal(clf.intercept_, b)
+
+
+def test_multiclass_integer_ties_match_python_transcription():
+    rng = np.random.RandomState(6)
+    X = rng.randint(-2, 3, size=(60, 4)).astype(float)
+    y = rng.randint(0, 3, size=60)
+    clf = _quiet_fit(MulticlassPerceptron(shuffle=False, max_iter=6), X, y)
+    W, b = _python_multiclass_perceptron(
+        X.tolist(), y.tolist(), [1.0] * 60, 3, clf.n_iter_, True
+    )
+    np.testing.assert_array_equal(clf.coef_, W)
+    np.testing.assert_array_equal(clf.intercept_, b)
+
+
+def _one_step(coef, x, y):
+    """Run the dense binary kernel on one sample; return the mistake count."""
+    *_, mistakes = binary_epoch_dense(
+        np.array([x]), np.array([y]), np.ones(1), np.zeros(1, dtype=np.intp),
+        False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, 2.0**-53,
+        2.0**-1075,
+    )  # fmt: skip
+    return mistakes
+
+
+def test_fast_margin_keeps_the_sign_of_the_sequential_sum():
+    # Added left to right, the 1 is absorbed by 1e17 and the margin is 0: a
+    # mistake. Added in the kernel's reordered way, 1e17 cancels first and the
+    # margin would be 1: no mistake.
+    coef = np.array([1e17, 1.0, 0.0, 0.0, -1e17, 0.0, 0.0, 0.0])
+    assert _one_step(coef, np.ones(8), 1.0) == 1
+    np.testing.assert_array_equal(coef, [1e17 + 1, 2.0, 1, 1, -1e17 + 1, 1, 1, 1])
+    # Far from a tie, the reordered sum decides: margin 28 is right for +1 ...
+    assert _one_step(np.arange(8.0), np.ones(8), 1.0) == 0
+    # ... and wrong for -1.
+    assert _one_step(np.arange(8.0), np.ones(8), -1.0) == 1
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_and_dense_give_the_same_bits(Estimator, dtype):
+    n_classes = 2 if Estimator is Perceptron else 3
+    X, y = _linear_data(n_samples=120, n_features=10, n_classes=n_classes, seed=7)
+    X[np.abs(X) < 0.8] = 0.0
+    X = X.astype(dtype)
+    params = dict(shuffle=True, random_state=0, max_iter=5)
+    dense = _quiet_fit(Estimator(**params), X, y)
+    sparse = _quiet_fit(Estimator(**params), sp.csr_matrix(X), y)
+    np.testing.assert_array_equal(dense.coef_, sparse.coef_)
+    np.testing.assert_array_equal(dense.intercept_, sparse.intercept_)
+    assert dense.mistakes_ == sparse.mistakes_
+
+
+# -- averaged perceptron ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_averaged_binary_matches_naive_average(fit_intercept, container):
+    X, y = _linear_data(n_samples=70, n_features=4, noise=0.2, seed=8)
+    clf = Perceptron(
+        shuffle=False, average=True, max_iter=3, fit_intercept=fit_intercept
+    )
+    _quiet_fit(clf, container(X), y)
+    w, b = _python_averaged_binary(X, 2.0 * y - 1.0, clf.n_iter_, fit_intercept)
+    np.testing.assert_allclose(clf.coef_, [w], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, [b], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_averaged_multiclass_matches_naive_average(fit_intercept, container):
+    X, y = _linear_data(n_samples=70, n_features=4, n_classes=3, noise=0.2, seed=9)
+    clf = MulticlassPerceptron(shuffle=False, average=True, fit_intercept=fit_intercept)
+    # Two partial fits: the average runs over the steps of both.
+    clf.partial_fit(container(X), y, classes=[0, 1, 2])
+    clf.partial_fit(container(X), y)
+    W, b = _python_multiclass_perceptron(
+        X.tolist(), y.tolist(), [1.0] * 70, 3, 2, fit_intercept, average=True
+    )
+    assert clf.t_ == 140
+    np.testing.assert_allclose(clf.coef_, W, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, b, rtol=1e-12, atol=1e-12)
+
+
+def test_average_false_and_true_learn_the_same_path():
+    X, y = _linear_data(n_samples=100, n_classes=3, noise=0.2, seed=10)
+    plain = _quiet_fit(MulticlassPerceptron(random_state=0, max_iter=4), X, y)
+    averaged = _quiet_fit(
+        MulticlassPerceptron(random_state=0, max_iter=4, average=True), X, y
+    )
+    assert plain.mistakes_ == averaged.mistakes_
+    assert not np.array_equal(plain.coef_, averaged.coef_)
+
+
+# -- training loop ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_stops_after_a_clean_epoch(Estimator):
+    n_classes = 2 if Estimator is Perceptron else 3
+    X, y = _linear_data(n_samples=100, n_classes=n_classes, seed=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = Estimator(max_iter=1000, random_state=0).fit(X, y)
+    assert clf.mistakes_[-1] == 0
+    assert all(m > 0 for m in clf.mistakes_[:-1])
+    assert clf.n_iter_ == len(clf.mistakes_) < 1000
+    assert clf.t_ == clf.n_iter_ * len(y)
+    assert clf.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_convergence_warning_states_the_last_mistake_count(Estimator):
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    y = np.array([0, 0, 1, 1])  # XOR: not linearly separable
+    clf = Estimator(max_iter=5, shuffle=False)
+    with pytest.warns(ConvergenceWarning, match=r"still made \d+ mistakes") as record:
+        clf.fit(X, y)
+    assert clf.n_iter_ == 5
+    assert f"still made {clf.mistakes_[-1]} mistakes" in str(record[0].message)
+    assert clf.mistakes_[-1] > 0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_xor_is_separable_after_a_degree_2_map(Estimator):
+    X = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    y = np.array(["same", "same", "different", "different"])
+    with pytest.warns(ConvergenceWarning):
+        raw = Estimator(max_iter=50, random_state=0).fit(X, y)
+    assert raw.score(X, y) < 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        pipe = make_pipeline(_degree2_map(), Estimator(random_state=0)).fit(X, y)
+    assert pipe.score(X, y) == 1.0
+    assert pipe[-1].mistakes_[-1] == 0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_partial_fit_is_one_epoch_of_fit(Estimator):
+    X, y = _linear_data(n_samples=80, n_classes=3, noise=0.3, seed=12)
+    if Estimator is Perceptron:
+        y = y % 2
+    params = dict(random_state=3, average=True)
+    one = _quiet_fit(Estimator(max_iter=1, **params), X, y)
+    two = _quiet_fit(Estimator(max_iter=2, **params), X, y)
+    inc = Estimator(**params).partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_array_equal(inc.coef_, one.coef_)
+    np.testing.assert_array_equal(inc.intercept_, one.intercept_)
+    inc.partial_fit(X, y)
+    assert two.n_iter_ == 2
+    np.testing.assert_array_equal(inc.coef_, two.coef_)
+    np.testing.assert_array_equal(inc.intercept_, two.intercept_)
+    assert inc.mistakes_ == two.mistakes_
+    assert inc.n_iter_ == 2
+    assert inc.t_ == 2 * len(y)
+
+
+def test_partial_fit_accepts_classes_absent_from_a_batch():
+    X, y = _linear_data(n_samples=60, n_classes=3, seed=13)
+    clf = MulticlassPerceptron(shuffle=False)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    assert clf.coef_.shape == (3, 5)
+    clf.partial_fit(X, y, classes=[2, 1, 0])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_warm_start_continues_training(Estimator):
+    X, y = _linear_data(n_samples=80, noise=0.3, seed=14)
+    two = _quiet_fit(Estimator(shuffle=False, max_iter=2), X, y)
+    warm = _quiet_fit(Estimator(shuffle=False, max_iter=1, warm_start=True), X, y)
+    _quiet_fit(warm, X, y)
+    np.testing.assert_array_equal(warm.coef_, two.coef_)
+    np.testing.assert_array_equal(warm.intercept_, two.intercept_)
+    assert warm.mistakes_ == two.mistakes_
+    cold = _quiet_fit(Estimator(shuffle=False, max_iter=1), X, y)
+    first = cold.coef_.copy()
+    _quiet_fit(cold, X, y)
+    np.testing.assert_array_equal(cold.coef_, first)
+    assert cold.n_iter_ == 1
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_random_state_reproducible(Estimator):
+    X, y = _linear_data(n_samples=100, noise=0.2, seed=15)
+    a = _quiet_fit(Estimator(random_state=7, max_iter=3), X, y)
+    b = _quiet_fit(Estimator(random_state=7, max_iter=3), X, y)
+    c = _quiet_fit(Estimator(random_state=8, max_iter=3), X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    assert not np.array_equal(a.coef_, c.coef_)
+    # Refitting the same estimator repeats the same bits.
+    np.testing.assert_array_equal(_quiet_fit(a, X, y).coef_, b.coef_)
+
+
+def test_shuffled_order_is_a_reproducible_permutation():
+    a = shuffled_order(1000, 123)
+    np.testing.assert_array_equal(np.sort(a), np.arange(1000))
+    np.testing.assert_array_equal(a, shuffled_order(1000, 123))
+    assert not np.array_equal(a, shuffled_order(1000, 124))
+    assert not np.array_equal(a, np.arange(1000))
+    # Every position receives every index about equally often.
+    counts = np.zeros((4, 4))
+    for seed in range(4000):
+        counts[np.arange(4), shuffled_order(4, seed)] += 1
+    np.testing.assert_allclose(counts / 4000, 0.25, atol=0.03)
+
+
+def test_sample_weight_scales_the_update():
+    X = np.array([[1.0, 2.0], [3.0, -1.0]])
+    y = np.array([1, 0])
+    clf = Perceptron(shuffle=False).partial_fit(
+        X, y, classes=[0, 1], sample_weight=[0.5, 2.0]
+    )
+    # Sample 1: margin 0, w = 0.5 (1, 2), b = 0.5.
+    # Sample 2: margin 1.5 - 1 + 0.5 = 1 is wrong: w -= 2 (3, -1), b -= 2.
+    np.testing.assert_array_equal(clf.coef_, [[-5.5, 3.0]])
+    np.testing.assert_array_equal(clf.intercept_, [-1.5])
+
+
+def test_zero_weight_samples_do_not_update():
+    X, y = _linear_data(n_samples=60, noise=0.3, seed=16)
+    sample_weight = np.ones(60)
+    sample_weight[30:] = 0.0
+    weighted = _quiet_fit(
+        MulticlassPerceptron(shuffle=False, max_iter=3),
+        X,
+        y,
+        sample_weight=sample_weight,
+    )
+    # A zero-weight sample changes nothing, so dropping those at the end of
+    # the order gives the same weights; they count no mistakes either.
+    subset = _quiet_fit(MulticlassPerceptron(shuffle=False, max_iter=3), X[:30], y[:30])
+    np.testing.assert_array_equal(weighted.coef_, subset.coef_)
+    assert weighted.mistakes_ == subset.mistakes_
+
+
+def test_verbose_prints_mistakes(capsys):
+    X, y = _linear_data(n_samples=40, seed=17)
+    Perceptron(verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "-- Epoch 1:" in out
+    assert out.rstrip().endswith("0 mistakes")
+
+
+# -- input handling ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_float32_stays_float32(Estimator, container):
+    X, y = _linear_data(n_samples=50, seed=18)
+    X32 = container(X.astype(np.float32))
+    clf = _quiet_fit(Estimator(random_state=0), X32, y)
+    assert clf.coef_.dtype == np.float32
+    assert clf.intercept_.dtype == np.float32
+    assert clf.decision_function(X32).dtype == np.float32
+    # A float64 model keeps the dtype of what it scores, too.
+    clf64 = _quiet_fit(Estimator(random_state=0), X, y)
+    assert clf64.decision_function(X32).dtype == np.float32
+    assert clf64.decision_function(X).dtype == np.float64
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_callers_arrays_are_not_modified(Estimator, container):
+    X, y = _linear_data(n_samples=50, noise=0.2, seed=19)
+    X = container(X)
+    y = np.array(["u", "v"])[y]
+    sample_weight = np.linspace(0.5, 2.0, 50)
+    copies = [X.copy(), y.copy(), sample_weight.copy()]
+    clf = _quiet_fit(Estimator(max_iter=3), X, y, sample_weight=sample_weight)
+    clf.partial_fit(X, y, sample_weight=sample_weight)
+    clf.predict(X)
+    for before, after in zip(copies, [X, y, sample_weight], strict=True):
+        if sp.issparse(before):
+            before, after = before.toarray(), after.toarray()
+        np.testing.assert_array_equal(before, after)
+
+
+def test_fortran_ordered_input_gives_the_same_weights():
+    X, y = _linear_data(n_samples=50, n_classes=3, noise=0.2, seed=20)
+    c = _quiet_fit(MulticlassPerceptron(shuffle=False, max_iter=3), X, y)
+    f = _quiet_fit(
+        MulticlassPerceptron(shuffle=False, max_iter=3), np.asfortranarray(X), y
+    )
+    np.testing.assert_array_equal(c.coef_, f.coef_)
+
+
+def test_perceptron_rejects_more_than_two_classes():
+    X, y = _linear_data(n_samples=30, n_classes=3, seed=21)
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        Perceptron().fit(X, y)
+    with pytest.raises(ValueError, match="use MulticlassPerceptron"):
+        Perceptron().partial_fit(X, y, classes=[0, 1, 2])
+    assert Perceptron().__sklearn_tags__().classifier_tags.multi_class is False
+    assert MulticlassPerceptron().__sklearn_tags__().classifier_tags.multi_class
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_errors(Estimator):
+    X, y = _linear_data(n_samples=30, seed=22)
+    with pytest.raises(ValueError, match="only 1 class"):
+        Estimator().fit(X, np.zeros(30))
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        Estimator().partial_fit(X, y)
+    clf = Estimator().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"labels \[5\] that are not in classes_"):
+        clf.partial_fit(X, np.where(y == 1, 5, 0))
+    with pytest.raises(ValueError, match="differs from the classes_"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="X has 4 features"):
+        clf.partial_fit(X[:, :4], y)
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        Estimator().fit(X, y, sample_weight=-np.ones(30))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        Estimator().fit(np.full((30, 5), np.nan), y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        Estimator().fit(X, np.linspace(0, 1, 30))
+    with pytest.raises(InvalidParameterError, match="'max_iter' parameter"):
+        Estimator(max_iter=0).fit(X, y)
+    with pytest.raises(ValueError, match="The weights overflowed at epoch 1"):
+        Estimator(shuffle=False).fit(
+            [[10.0], [-10.0]], [1, 0], sample_weight=[1e308, 1.0]
+        )
+
+
+def test_string_labels_and_decision_sign():
+    X, y = _linear_data(n_samples=80, seed=23)
+    labels = np.array(["cat", "dog"])[y]
+    clf = Perceptron(random_state=0).fit(X, labels)
+    np.testing.assert_array_equal(clf.classes_, ["cat", "dog"])
+    scores = clf.decision_function(X)
+    np.testing.assert_array_equal(clf.predict(X), np.where(scores > 0, "dog", "cat"))
+
+
+def test_averaged_multiclass_beats_sklearn_on_digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
+    ours = MulticlassPerceptron(average=True, random_state=0)
+    ours = _quiet_fit(ours, X_train, y_train)
+    theirs = SklearnPerceptron(random_state=0).fit(X_train, y_train)
+    assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test)
