@@ -47,7 +47,12 @@ class EpochReporter:
         self.metadata = metadata
         self._root = None
         self._epoch = None
-        if CALLBACKS_AVAILABLE and hasattr(estimator, "_init_callback_context"):
+        # Without callbacks (set here or propagated by a meta-estimator) there
+        # is nothing to tell: skip the bookkeeping, which costs time per epoch.
+        watched = getattr(estimator, "_skl_callbacks", None) or hasattr(
+            estimator, "_parent_callback_ctx"
+        )
+        if CALLBACKS_AVAILABLE and watched:
             self._root = estimator._init_callback_context(max_subtasks=max_epochs)
             self._root.call_on_fit_task_begin(
                 estimator=estimator, X=X, y=y, metadata=metadata
