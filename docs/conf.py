@@ -6,7 +6,6 @@ broken example fails it. ``-D plot_gallery=0`` skips running them.
 """
 
 import os
-import re
 import sys
 import warnings
 
@@ -128,18 +127,5 @@ def _skip_metadata_request_methods(app, what, name, obj, skip, options):
     return None
 
 
-# A fitted attribute's name inside a shape, as in "of shape (n_outputs_,)":
-# reST would read "n_outputs_" as a link to a target that does not exist.
-_ATTRIBUTE_IN_SHAPE = re.compile(r"(?<=[(\s,])([A-Za-z]\w*?)_(?=[,)])")
-
-
-def _escape_attribute_names_in_shapes(app, what, name, obj, options, lines):
-    lines[:] = [_ATTRIBUTE_IN_SHAPE.sub(r"\1\\_", line) for line in lines]
-
-
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_request_methods)
-    # After numpydoc (priority 500), which has turned the sections into reST.
-    app.connect(
-        "autodoc-process-docstring", _escape_attribute_names_in_shapes, priority=600
-    )

@@ -464,7 +464,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        XP : {ndarray, sparse matrix} of shape (n_samples, n_output_features_)
+        XP : {ndarray, sparse matrix} of shape (n_samples, `n_output_features_`)
             The transformed data, of the input's float dtype.
         """
         check_is_fitted(self)

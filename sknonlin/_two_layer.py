@@ -174,17 +174,17 @@ class TwoLayerReLURegressor(
 
     Attributes
     ----------
-    W1_ : ndarray of shape (n_features_in_, n_hidden)
+    W1_ : ndarray of shape (`n_features_in_`, n_hidden)
         The first layer's weights ``W1``.
 
     b1_ : ndarray of shape (n_hidden,)
         The first layer's bias ``b1``.
 
-    w2_ : ndarray of shape (n_hidden,) or (n_hidden, n_outputs_)
+    w2_ : ndarray of shape (n_hidden,) or (n_hidden, `n_outputs_`)
         The output layer's weights ``w2``, in the target's units; 2-D when ``y``
         was 2-D.
 
-    b2_ : float or ndarray of shape (n_outputs_,)
+    b2_ : float or ndarray of shape (`n_outputs_`,)
         The output bias ``b2``, in the target's units: a scalar of the
         parameters' dtype when ``y`` was 1-D.
 
