@@ -11,6 +11,9 @@ intercept is added last. The binary kernels decide the sign of that sum to the
 bit while adding the products in a faster, reordered way most of the time (see
 ``_sign_is_certain``).
 
+The epochs take ``prefetch=True`` when ``order`` is shuffled: rows are then
+fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``).
+
 Averaging is lazy: with ``t`` the number of steps taken before the current
 sample, an update ``Δ`` of the weights is also added, scaled by ``t``, to an
 accumulator ``U``. After ``T`` steps the average of the weights over the steps
