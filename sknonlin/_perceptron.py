@@ -170,15 +170,7 @@ class _BasePerceptron(
             reset=not continuing,
         )
         check_classification_targets(y)
-        classes_ = self._resolve_classes(y, classes, continuing)
-        y_index = np.searchsorted(classes_, y)
-        if not np.array_equal(classes_[np.minimum(y_index, classes_.size - 1)], y):
-            unknown = np.setdiff1d(y, classes_)
-            raise ValueError(
-                f"y contains labels {unknown.tolist()} that are not in classes_ "
-                f"{classes_.tolist()}; pass every label in `classes` on the "
-                "first call to partial_fit."
-            )
+        classes_, y_index = self._encode_labels(y, classes, continuing)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
@@ -264,7 +256,8 @@ class _BasePerceptron(
             )
         return self
 
-    def _resolve_classes(self, y, classes, continuing):
+    def _encode_labels(self, y, classes, continuing):
+        """The sorted classes, and the index in them of each label of ``y``."""
         if continuing:
             if classes is not None and not np.array_equal(
                 np.unique(classes), self.classes_
@@ -273,10 +266,23 @@ class _BasePerceptron(
                     f"classes={np.unique(classes).tolist()} differs from the "
                     f"classes_ {self.classes_.tolist()} of the previous call."
                 )
-            return self.classes_
-        classes_ = np.unique(y if classes is None else classes)
-        self._check_n_classes(classes_.size)
-        return classes_
+            classes_ = self.classes_
+        elif classes is None:
+            classes_, y_index = np.unique(y, return_inverse=True)
+            self._check_n_classes(classes_.size)
+            return classes_, y_index
+        else:
+            classes_ = np.unique(classes)
+            self._check_n_classes(classes_.size)
+        y_index = np.searchsorted(classes_, y)
+        if not np.array_equal(classes_[np.minimum(y_index, classes_.size - 1)], y):
+            unknown = np.setdiff1d(y, classes_)
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} that are not in classes_ "
+                f"{classes_.tolist()}: partial_fit needs every label in `classes` "
+                "on its first call, and warm_start keeps the previous classes."
+            )
+        return classes_, y_index
 
     def _store_public_weights(self):
         """Set ``coef_`` and ``intercept_`` from the training state."""

@@ -11,6 +11,9 @@ intercept is added last. The binary kernels decide the sign of that sum to the
 bit while adding the products in a faster, reordered way most of the time (see
 ``_sign_is_certain``).
 
+The epochs take ``prefetch=True`` when ``order`` is shuffled: rows are then
+fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``).
+
 Averaging is lazy: with ``t`` the number of steps taken before the current
 sample, an update ``Δ`` of the weights is also added, scaled by ``t``, to an
 accumulator ``U``. After ``T`` steps the average of the weights over the steps
@@ -27,12 +30,15 @@ from numba.extending import intrinsic
 # Terms summed per pass of the unrolled loop in the reordered dot products.
 _UNROLL = 4
 
-# Samples are visited in blocks of this size; with ``prefetch``, the rows of
-# the next block are fetched into cache before a block is processed. Shuffled
-# samples sit at random places in memory: without this the loop waits on main
-# memory at each sample. (Prefetching once per block rather than once per
-# sample keeps the per-sample loop as fast as without it.)
-_BLOCK = 8
+# Shuffled samples sit at random places in memory: without prefetching, the
+# loop would wait on main memory at each sample. With ``prefetch``, samples are
+# visited in blocks and, before each block, the rows of the samples
+# ``_PREFETCH_AHEAD`` positions further are fetched into cache. A block holds
+# as many rows as fit in about ``_PREFETCH_LINES`` cache lines, so that the
+# requests in flight stay within what the CPU tracks at once. (Prefetching in
+# the outer loop only keeps the per-sample loop as fast as without it.)
+_PREFETCH_AHEAD = 8
+_PREFETCH_LINES = 16
 
 # Array elements between two prefetches: a 64-byte cache line of float64 (a
 # constant step keeps the loop cheap; smaller dtypes are fetched twice).
@@ -90,6 +96,13 @@ def _prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _block_size(row_length):
+    """Samples per block for rows of ``row_length`` stored values."""
+    lines_per_row = max(1, (row_length + _PREFETCH_STEP - 1) // _PREFETCH_STEP)
+    return max(1, _PREFETCH_LINES // lines_per_row)
 
 
 @njit(cache=True, inline="always")
@@ -265,10 +278,12 @@ def binary_epoch_dense(
     n_samples = order.shape[0]
     n_features = X.shape[1]
     mistakes = 0
-    for block in range(0, n_samples, _BLOCK):
+    block_size = _block_size(X.shape[1])
+    for block in range(0, n_samples, block_size):
         if prefetch:
-            _prefetch_dense_rows(X, order, block + _BLOCK, block + 2 * _BLOCK)
-        for pos in range(block, min(block + _BLOCK, n_samples)):
+            ahead = block + _PREFETCH_AHEAD
+            _prefetch_dense_rows(X, order, ahead, ahead + block_size)
+        for pos in range(block, min(block + block_size, n_samples)):
             i = order[pos]
             s, abs_sum = _dot_and_abs_dense(coef, X, i)
             p = s + intercept
@@ -316,12 +331,12 @@ def binary_epoch_csr(
     """
     n_samples = order.shape[0]
     mistakes = 0
-    for block in range(0, n_samples, _BLOCK):
+    block_size = _block_size(data.shape[0] // max(1, n_samples))
+    for block in range(0, n_samples, block_size):
         if prefetch:
-            _prefetch_csr_rows(
-                data, indices, indptr, order, block + _BLOCK, block + 2 * _BLOCK
-            )
-        for pos in range(block, min(block + _BLOCK, n_samples)):
+            ahead = block + _PREFETCH_AHEAD
+            _prefetch_csr_rows(data, indices, indptr, order, ahead, ahead + block_size)
+        for pos in range(block, min(block + block_size, n_samples)):
             i = order[pos]
             start = indptr[i]
             end = indptr[i + 1]
@@ -387,10 +402,12 @@ def multiclass_epoch_dense(
     n_classes = coef.shape[1]
     scores = np.empty(n_classes, dtype=np.float64)
     mistakes = 0
-    for block in range(0, n_samples, _BLOCK):
+    block_size = _block_size(X.shape[1])
+    for block in range(0, n_samples, block_size):
         if prefetch:
-            _prefetch_dense_rows(X, order, block + _BLOCK, block + 2 * _BLOCK)
-        for pos in range(block, min(block + _BLOCK, n_samples)):
+            ahead = block + _PREFETCH_AHEAD
+            _prefetch_dense_rows(X, order, ahead, ahead + block_size)
+        for pos in range(block, min(block + block_size, n_samples)):
             i = order[pos]
             scores[:] = 0.0
             for j in range(n_features):
@@ -447,12 +464,12 @@ def multiclass_epoch_csr(
     n_classes = coef.shape[1]
     scores = np.empty(n_classes, dtype=np.float64)
     mistakes = 0
-    for block in range(0, n_samples, _BLOCK):
+    block_size = _block_size(data.shape[0] // max(1, n_samples))
+    for block in range(0, n_samples, block_size):
         if prefetch:
-            _prefetch_csr_rows(
-                data, indices, indptr, order, block + _BLOCK, block + 2 * _BLOCK
-            )
-        for pos in range(block, min(block + _BLOCK, n_samples)):
+            ahead = block + _PREFETCH_AHEAD
+            _prefetch_csr_rows(data, indices, indptr, order, ahead, ahead + block_size)
+        for pos in range(block, min(block + block_size, n_samples)):
             i = order[pos]
             start = indptr[i]
             end = indptr[i + 1]
