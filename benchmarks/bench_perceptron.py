@@ -32,33 +32,36 @@ from sknonlin import MulticlassPerceptron, Perceptron
 
 
 def _dense_binary(n_samples, n_features, noise, rng):
-    X = rng.randn(n_samples, n_features)
-    y = (X @ rng.randn(n_features) + 0.1 > 0).astype(np.int64)
-    flip = rng.rand(n_samples) < noise
+    X = rng.standard_normal((n_samples, n_features))
+    y = (X @ rng.standard_normal(n_features) + 0.1 > 0).astype(np.int64)
+    flip = rng.random(n_samples) < noise
     y[flip] = 1 - y[flip]
     return X, y
 
 
 def _sparse_binary(n_samples, n_features, density, noise, rng):
+    # A Generator, not a RandomState: with a RandomState, scipy draws the
+    # positions from a permutation of all n_samples * n_features cells (16 GB
+    # for the largest case).
     X = sp.random(
         n_samples,
         n_features,
         density=density,
         format="csr",
         random_state=rng,
-        data_rvs=rng.randn,
+        data_rvs=rng.standard_normal,
     )
-    y = (X @ rng.randn(n_features) > 0).astype(np.int64)
-    flip = rng.rand(n_samples) < noise
+    y = (X @ rng.standard_normal(n_features) > 0).astype(np.int64)
+    flip = rng.random(n_samples) < noise
     y[flip] = 1 - y[flip]
     return X, y
 
 
 def _dense_multiclass(n_samples, n_features, n_classes, noise, rng):
-    X = rng.randn(n_samples, n_features)
-    y = np.argmax(X @ rng.randn(n_features, n_classes), axis=1)
-    flip = rng.rand(n_samples) < noise
-    y[flip] = rng.randint(0, n_classes, size=flip.sum())
+    X = rng.standard_normal((n_samples, n_features))
+    y = np.argmax(X @ rng.standard_normal((n_features, n_classes)), axis=1)
+    flip = rng.random(n_samples) < noise
+    y[flip] = rng.integers(0, n_classes, size=flip.sum())
     return X, y
 
 
@@ -80,9 +83,9 @@ def _compare(ours, theirs, X, y, repeats):
 
 def _warm_up():
     warnings.simplefilter("ignore", ConvergenceWarning)
-    rng = np.random.RandomState(0)
+    rng = np.random.default_rng(0)
     X, y = _dense_binary(50, 5, 0.2, rng)
-    y3 = rng.randint(0, 3, 50)
+    y3 = rng.integers(0, 3, 50)
     for Xc in (X, sp.csr_matrix(X)):
         for average in (False, True):
             Perceptron(max_iter=2, average=average).fit(Xc, y)
@@ -120,7 +123,7 @@ def main():
     )
     args = parser.parse_args()
     shuffles = {"both": [False, True], "true": [True], "false": [False]}[args.shuffle]
-    rng = np.random.RandomState(0)
+    rng = np.random.default_rng(0)
     epochs = args.epochs
 
     def sklearn_perceptron(shuffle):
