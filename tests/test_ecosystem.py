@@ -202,3 +202,27 @@ def test_html_repr_links_to_the_api_page(name, estimator_class):
     link = estimator._get_doc_link()
     assert link.endswith(f"sknonlin.{name}.html")
     assert link in estimator._repr_html_()
+
+
+@pytest.mark.skipif(not CALLBACKS_AVAILABLE, reason="needs scikit-learn >= 1.9")
+def test_progress_bar_propagates_from_a_grid_search(capsys):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+
+    def search():
+        regressor = TwoLayerReLURegressor(max_iter=3, random_state=0)
+        return GridSearchCV(regressor, {"n_hidden": [4, 8]}, cv=2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = search().fit(X, y)
+        capsys.readouterr()
+        watched = search().set_callbacks(ProgressBar()).fit(X, y)
+    # the bar reached the networks fitted inside the search
+    assert "TwoLayerReLURegressor" in capsys.readouterr().out
+    assert_array_equal(
+        watched.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
+    )
