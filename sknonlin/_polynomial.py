@@ -594,7 +594,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         n_samples, n_features = X.shape
         min_degree, max_degree = self._min_degree, self._max_degree
         lengths = kernels.csr_row_lengths(
-            X.indptr.astype(np.int64),
+            X.indptr,
             min_degree,
             max_degree,
             bool(self.interaction_only),
