@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sknonlin import _polynomial_array_api as array_api
 from sknonlin import _polynomial_kernels as kernels
 from sknonlin._base import DocLinkMixin
 
@@ -380,6 +381,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
+        if array_api.fit_in_namespace(self, X):
+            return self
         X = validate_data(
             self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
         )
@@ -468,6 +471,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             The transformed data, of the input's float dtype.
         """
         check_is_fitted(self)
+        if array_api.handles_transform(self, X):
+            return array_api.transform(self, X)
         X = validate_data(
             self,
             X,
@@ -649,6 +654,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags
 
 

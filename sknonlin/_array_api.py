@@ -1,0 +1,71 @@
+"""Inputs of any array API namespace (``array_api_dispatch=True``): shared helpers.
+
+With ``sklearn.config_context(array_api_dispatch=True)``, an estimator that supports
+the array API computes in the namespace of its input (a PyTorch tensor, a CuPy
+array, an array-api-strict array) and on its device. NumPy input, with dispatch on
+or off, keeps the compiled NumPy paths.
+
+The scikit-learn helpers used for this are private; they are imported here only,
+so that one module follows their changes.
+"""
+
+from sklearn import get_config
+from sklearn.utils._array_api import (
+    _is_numpy_namespace,
+    check_same_namespace,
+    get_namespace_and_device,
+    move_to,
+    supported_float_dtypes,
+)
+
+__all__ = [
+    "check_same_namespace",
+    "float_dtypes",
+    "input_namespace",
+    "move_to",
+    "refuse_array_api_input",
+]
+
+
+def input_namespace(*arrays):
+    """Namespace and device of ``arrays`` when the array API path applies.
+
+    Returns ``(xp, device)`` when array API dispatch is on and the arrays (None,
+    lists and sparse matrices left aside) belong to a namespace other than NumPy;
+    ``(None, None)`` otherwise, which means "take the NumPy path".
+    """
+    if not get_config()["array_api_dispatch"]:
+        return None, None
+    xp, is_array_api, device = get_namespace_and_device(*arrays)
+    if not is_array_api or _is_numpy_namespace(xp):
+        return None, None
+    return xp, device
+
+
+def float_dtypes(xp, device):
+    """The floating dtypes the estimators compute in: float64 where the device
+    has it, then float32."""
+    supported = supported_float_dtypes(xp, device)
+    return tuple(dtype for dtype in supported if dtype in (xp.float64, xp.float32))
+
+
+def refuse_array_api_input(estimator, **arrays):
+    """Raise a ``ValueError`` if any of ``arrays`` is a non-NumPy array API input.
+
+    For estimators whose algorithm runs as compiled CPU code only: with array
+    API dispatch on, an input of another namespace is refused before any kernel
+    sees it, with a message saying how to convert it.
+    """
+    if not get_config()["array_api_dispatch"]:
+        return
+    for name, array in arrays.items():
+        xp, _ = input_namespace(array)
+        if xp is not None:
+            raise ValueError(
+                f"{type(estimator).__name__} does not support array API inputs: "
+                f"{name} is a {xp.__name__} array, but this estimator runs as "
+                "sequential compiled code on the CPU and needs NumPy arrays. "
+                "Convert the input to NumPy first, for example with "
+                "sklearn.utils._array_api.move_to(X, xp=numpy, device='cpu') "
+                "(or X.cpu().numpy() for a PyTorch tensor)."
+            )

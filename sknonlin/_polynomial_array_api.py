@@ -1,0 +1,247 @@
+"""The polynomial feature map on array API inputs (a GPU tensor, for instance).
+
+With ``array_api_dispatch=True`` and a dense input of a namespace other than NumPy,
+:class:`~sknonlin.PolynomialFeatureMap` validates and computes in that namespace and
+on the input's device. The plan of the map (the parent and the factor of each
+term) is built once on the host; the products are then whole-array operations of
+the namespace, one per run of terms that share their factor, on a term-major
+buffer: term ``j`` is row ``j``, a contiguous vector over the samples. The output
+is that buffer transposed (``order="F"``), or a C-ordered copy of it.
+
+Each term is computed with the same multiplications as the compiled NumPy path
+(``column(parent) · factor``), so the values agree to the bit; the univariate
+Legendre and Chebyshev factors follow the same three-term recurrences, evaluated
+in float64 where the device has it, as the compiled path does.
+"""
+
+import functools
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils.validation import validate_data
+
+# The estimator's module imports this one: its helpers are looked up at call time.
+from sknonlin import _polynomial
+from sknonlin._array_api import (
+    check_same_namespace,
+    float_dtypes,
+    input_namespace,
+)
+
+# A private fitted attribute: an empty array on the namespace and device of the
+# fit, the reference that transform checks its input against.
+_REFERENCE = "_array_api_reference"
+# Attributes a fit may leave out; a new fit removes the ones it did not set.
+_OPTIONAL_ATTRIBUTES = ("feature_names_in_", "data_min_", "data_max_", _REFERENCE)
+
+
+def fit_in_namespace(estimator, X):
+    """Fit ``estimator`` on an array API ``X``; return whether it did.
+
+    Returns False, and forgets any earlier array API fit, when ``X`` takes the
+    NumPy path; the caller then fits as usual.
+    """
+    xp, device = input_namespace(X)
+    if xp is None:
+        estimator.__dict__.pop(_REFERENCE, None)
+        return False
+    # The state that does not depend on the values (degrees, counts, checks of
+    # the parameters) is that of a NumPy fit on one row of the same width.
+    host = clone(estimator)
+    X = validate_data(host, X, dtype=float_dtypes(xp, device), reset=True)
+    before = set(vars(host))
+    host.fit(np.zeros((1, X.shape[1])))
+    state = {name: value for name, value in vars(host).items() if name not in before}
+    if estimator.basis != "monomial":
+        state["data_min_"] = xp.min(X, axis=0)
+        state["data_max_"] = xp.max(X, axis=0)
+    state[_REFERENCE] = xp.zeros((0,), dtype=X.dtype, device=device)
+    # commit
+    for name in _OPTIONAL_ATTRIBUTES:
+        if name not in state:
+            estimator.__dict__.pop(name, None)
+    estimator.__dict__.update(state)
+    return True
+
+
+def handles_transform(estimator, X):
+    """Whether transform runs here: array API input, or a model fitted on one."""
+    return hasattr(estimator, _REFERENCE) or input_namespace(X)[0] is not None
+
+
+def transform(estimator, X):
+    """The feature map of ``X`` in its namespace, on its device."""
+    check_same_namespace(X, estimator, attribute=_REFERENCE, method="transform")
+    xp, device = input_namespace(X)
+    if xp is None:
+        reference = getattr(estimator, _REFERENCE)
+        raise ValueError(
+            f"This {type(estimator).__name__} was fitted on "
+            f"{type(reference).__module__.split('.')[0]} arrays with "
+            "array_api_dispatch=True; transform needs the same kind of input "
+            "with array_api_dispatch=True. Fit again on NumPy data to use NumPy."
+        )
+    X = validate_data(estimator, X, dtype=float_dtypes(xp, device), reset=False)
+    _, max_degree = _polynomial._parse_degree(estimator.degree, estimator.include_bias)
+    n_samples, n_features = X.shape
+    runs, n_rows = _runs(
+        n_features,
+        max_degree,
+        bool(estimator.interaction_only),
+        estimator.basis,
+    )
+    if estimator.basis == "monomial":
+        factors = _transposed(xp, X, device)
+        shift = scale = None
+    else:
+        shift, scale = _range_map(xp, estimator, X.dtype)
+        factors = _univariate_factors(
+            xp, X, shift, scale, max_degree, estimator.basis, device
+        )
+    # Term-major buffer: row 0 is the constant 1 (the bias, and the parent of
+    # the terms that have none), row r >= 1 the r-th non-bias term.
+    terms = xp.empty((n_rows, n_samples), dtype=X.dtype, device=device)
+    terms[0, :] = 1
+    for dest, parent, parent_step, factor, factor_step, length in runs:
+        parents = terms[parent : parent + (length if parent_step else 1), :]
+        if factor_step:
+            stop = factor + factor_step * (length - 1) + 1
+            factor_rows = factors[factor:stop:factor_step, :]
+        else:
+            factor_rows = factors[factor : factor + 1, :]
+        terms[dest : dest + length, :] = parents * factor_rows
+    XP = _output(xp, terms, estimator, device)
+    _warn_on_overflow(xp, estimator, X, XP, shift, scale, max_degree)
+    return XP
+
+
+def _transposed(xp, X, device):
+    """A C-ordered copy of ``X.T``: feature ``f`` is row ``f``."""
+    out = xp.empty((X.shape[1], X.shape[0]), dtype=X.dtype, device=device)
+    out[...] = X.T
+    return out
+
+
+def _range_map(xp, estimator, dtype):
+    """Shift and scale that map each feature's training range to [-1, 1]."""
+    data_min, data_max = estimator.data_min_, estimator.data_max_
+    half_range = (data_max - data_min) / 2
+    shift = xp.astype(data_min + half_range, dtype)
+    # a constant feature maps to t = 0
+    half_range = xp.where(half_range == 0, xp.ones_like(half_range), half_range)
+    scale = xp.astype(1 / half_range, dtype)
+    return shift, scale
+
+
+def _univariate_factors(xp, X, shift, scale, max_power, basis, device):
+    """``out[f * (max_power + 1) + p] = P_p(t_f)`` for every sample (term-major).
+
+    ``t_f = (x_f - shift_f) · scale_f``, in the data's dtype. The recurrence is
+    evaluated in float64 and rounded to the data's dtype at each degree, as the
+    compiled kernel does; on a device without float64 it stays in float32.
+    """
+    n_samples, n_features = X.shape
+    work = xp.float64 if xp.float64 in float_dtypes(xp, device) else X.dtype
+    t = _transposed(xp, (X - shift) * scale, device)
+    out = xp.empty((n_features, max_power + 1, n_samples), dtype=X.dtype, device=device)
+    out[:, 0, :] = 1
+    if max_power >= 1:
+        out[:, 1, :] = t
+    t = xp.astype(t, work)
+    for p in range(1, max_power):
+        current = xp.astype(out[:, p, :], work)
+        previous = xp.astype(out[:, p - 1, :], work)
+        if basis == "legendre":
+            # (p + 1) P_{p+1} = (2p + 1) t P_p - p P_{p-1}
+            value = ((2 * p + 1) * t * current - p * previous) / (p + 1)
+        else:
+            # T_{p+1} = 2 t T_p - T_{p-1}
+            value = 2 * t * current - previous
+        out[:, p + 1, :] = xp.astype(value, X.dtype)
+    return xp.reshape(out, (n_features * (max_power + 1), n_samples))
+
+
+@functools.lru_cache(maxsize=16)
+def _runs(n_features, max_degree, interaction_only, basis):
+    """The plan as runs of terms computed by one whole-array product each.
+
+    A run ``(dest, parent, parent_step, factor, factor_step, length)`` computes
+    rows ``dest .. dest + length - 1`` of the term-major buffer: row
+    ``dest + i`` is row ``parent + i · parent_step`` times factor row
+    ``factor + i · factor_step``. Either the parents advance one by one with
+    one factor (``x_f`` times a block of the degree below), or one parent
+    multiplies factors taken at a constant stride (the degree-one terms, whose
+    parent is the constant row 0). A run never reads a row it writes.
+
+    Returns the runs and the number of rows of the buffer.
+    """
+    # With the bias, term j of the plan is row j of the buffer, and row 0 is 1.
+    parent, factor, _ = _polynomial._expansion_plan(
+        n_features, max_degree, interaction_only, True, basis
+    )
+    parent = np.maximum(parent, 0).tolist()
+    factor = factor.tolist()
+    n_rows = len(parent)
+    runs = []
+    j = 1
+    while j < n_rows:
+        p, f = parent[j], factor[j]
+        parent_step = factor_step = 0
+        length = 1
+        if j + 1 < n_rows:
+            dp, df = parent[j + 1] - p, factor[j + 1] - f
+            if (dp, df) == (1, 0) or (dp == 0 and df > 0):
+                parent_step, factor_step = dp, df
+                while (
+                    j + length < n_rows
+                    and parent[j + length] - parent[j + length - 1] == dp
+                    and factor[j + length] - factor[j + length - 1] == df
+                    and (dp == 0 or p + length < j)
+                ):
+                    length += 1
+        runs.append((j, p, parent_step, f, factor_step, length))
+        j += length
+    return tuple(runs), n_rows
+
+
+def _output(xp, terms, estimator, device):
+    """The output columns from the term-major buffer, in ``estimator.order``."""
+    n_output = estimator.n_output_features_
+    n_bias = int(estimator.include_bias)
+    # the kept non-bias terms are the last rows (degrees min_degree..max_degree)
+    first = terms.shape[0] - (n_output - n_bias)
+    if estimator.order == "F" and first - n_bias <= 1:
+        # at most the constant row left aside: no copy
+        return terms[first - n_bias :, :].T
+    n_samples = terms.shape[1]
+    if estimator.order == "F":
+        out = xp.empty((n_output, n_samples), dtype=terms.dtype, device=device)
+        out[:n_bias, :] = 1
+        out[n_bias:, :] = terms[first:, :]
+        return out.T
+    out = xp.empty((n_samples, n_output), dtype=terms.dtype, device=device)
+    out[:, :n_bias] = 1
+    out[:, n_bias:] = terms[first:, :].T
+    return out
+
+
+def _warn_on_overflow(xp, estimator, X, XP, shift, scale, max_degree):
+    """The compiled path's overflow warning, with the same test."""
+    if estimator.basis == "monomial":
+        largest = float(xp.max(xp.abs(X)))
+    else:
+        # |P_p(t)| and |T_p(t)| are at most (2|t| + 1)^p
+        extremes = xp.stack([xp.max(X, axis=0), xp.min(X, axis=0)])
+        largest = 2 * float(xp.max(xp.abs(extremes - shift) * scale)) + 1
+    dtype = np.float32 if X.dtype == xp.float32 else np.float64
+    if _polynomial._could_overflow(largest, max_degree, dtype) and not bool(
+        xp.all(xp.isfinite(XP))
+    ):
+        warnings.warn(
+            "Some polynomial features overflowed to infinity. Scale the "
+            "input (for example with MinMaxScaler), lower the degree, or "
+            "use basis='legendre', which maps each feature to [-1, 1].",
+            RuntimeWarning,
+            stacklevel=4,
+        )
