@@ -14,7 +14,6 @@ from sklearn.utils._array_api import (
     _is_numpy_namespace,
     check_same_namespace,
     get_namespace_and_device,
-    move_to,
     supported_float_dtypes,
 )
 
@@ -22,7 +21,6 @@ __all__ = [
     "check_same_namespace",
     "float_dtypes",
     "input_namespace",
-    "move_to",
     "refuse_array_api_input",
 ]
 
@@ -65,7 +63,6 @@ def refuse_array_api_input(estimator, **arrays):
                 f"{type(estimator).__name__} does not support array API inputs: "
                 f"{name} is a {xp.__name__} array, but this estimator runs as "
                 "sequential compiled code on the CPU and needs NumPy arrays. "
-                "Convert the input to NumPy first, for example with "
-                "sklearn.utils._array_api.move_to(X, xp=numpy, device='cpu') "
-                "(or X.cpu().numpy() for a PyTorch tensor)."
+                "Convert the inputs to NumPy arrays first: X.cpu().numpy() for "
+                "a PyTorch tensor, cupy.asnumpy(X) for a CuPy array."
             )

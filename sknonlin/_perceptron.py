@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sknonlin._array_api import refuse_array_api_input
 from sknonlin._base import DocLinkMixin
 from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
 from sknonlin._perceptron_kernels import (
@@ -160,6 +161,9 @@ class _BasePerceptron(
         )  # fmt: skip
 
     def _fit(self, X, y, sample_weight, *, classes, continuing, incremental):
+        refuse_array_api_input(
+            self, X=X, y=y, sample_weight=sample_weight, classes=classes
+        )
         X, y = validate_data(
             self,
             X,
@@ -315,6 +319,7 @@ class _BasePerceptron(
     def _scores(self, X):
         """``X @ coef_.T + intercept_`` in the dtype of ``X``."""
         check_is_fitted(self)
+        refuse_array_api_input(self, X=X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )

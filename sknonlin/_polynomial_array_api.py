@@ -49,8 +49,8 @@ def fit_in_namespace(estimator, X):
     # The state that does not depend on the values (degrees, counts, checks of
     # the parameters) is that of a NumPy fit on one row of the same width.
     host = clone(estimator)
-    X = validate_data(host, X, dtype=float_dtypes(xp, device), reset=True)
     before = set(vars(host))
+    X = validate_data(host, X, dtype=float_dtypes(xp, device), reset=True)
     host.fit(np.zeros((1, X.shape[1])))
     state = {name: value for name, value in vars(host).items() if name not in before}
     if estimator.basis != "monomial":
@@ -72,36 +72,55 @@ def handles_transform(estimator, X):
 
 def transform(estimator, X):
     """The feature map of ``X`` in its namespace, on its device."""
-    check_same_namespace(X, estimator, attribute=_REFERENCE, method="transform")
-    xp, device = input_namespace(X)
-    if xp is None:
-        reference = getattr(estimator, _REFERENCE)
-        raise ValueError(
-            f"This {type(estimator).__name__} was fitted on "
-            f"{type(reference).__module__.split('.')[0]} arrays with "
-            "array_api_dispatch=True; transform needs the same kind of input "
-            "with array_api_dispatch=True. Fit again on NumPy data to use NumPy."
-        )
+    xp, device = _check_namespace(estimator, X)
     X = validate_data(estimator, X, dtype=float_dtypes(xp, device), reset=False)
     _, max_degree = _polynomial._parse_degree(estimator.degree, estimator.include_bias)
-    n_samples, n_features = X.shape
     runs, n_rows = _runs(
-        n_features,
-        max_degree,
-        bool(estimator.interaction_only),
-        estimator.basis,
+        X.shape[1], max_degree, bool(estimator.interaction_only), estimator.basis
     )
-    if estimator.basis == "monomial":
-        factors = _transposed(xp, X, device)
-        shift = scale = None
-    else:
-        shift, scale = _range_map(xp, estimator, X.dtype)
-        factors = _univariate_factors(
-            xp, X, shift, scale, max_degree, estimator.basis, device
+    # Overflow is reported by the warning below, as on the NumPy path; NumPy-based
+    # namespaces would also warn on their own.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if estimator.basis == "monomial":
+            factors = _transposed(xp, X, device)
+            shift = scale = None
+        else:
+            shift, scale = _range_map(xp, estimator, X.dtype)
+            factors = _univariate_factors(
+                xp, X, shift, scale, max_degree, estimator.basis, device
+            )
+        terms = _products(xp, factors, runs, n_rows, device)
+        XP = _output(xp, terms, estimator, device)
+    _warn_on_overflow(xp, estimator, X, XP, shift, scale, max_degree)
+    return XP
+
+
+def _check_namespace(estimator, X):
+    """Namespace and device of ``X``, which must be those of the fit."""
+    xp, device = input_namespace(X)
+    name = type(estimator).__name__
+    if not hasattr(estimator, _REFERENCE):
+        raise ValueError(
+            f"Inputs passed to {name}.transform() must use the same namespace "
+            "and the same device as those passed to fit(): it was fitted on NumPy "
+            f"arrays, and X is a {xp.__name__} array. Fit it on {xp.__name__} "
+            "arrays, or convert X to NumPy."
         )
-    # Term-major buffer: row 0 is the constant 1 (the bias, and the parent of
-    # the terms that have none), row r >= 1 the r-th non-bias term.
-    terms = xp.empty((n_rows, n_samples), dtype=X.dtype, device=device)
+    check_same_namespace(X, estimator, attribute=_REFERENCE, method="transform")
+    if xp is None:
+        raise ValueError(
+            f"This {name} was fitted with array_api_dispatch=True on arrays of "
+            "another namespace than NumPy; transform needs array_api_dispatch=True "
+            "and an input of that namespace. Fit it again on NumPy data to "
+            "transform NumPy data."
+        )
+    return xp, device
+
+
+def _products(xp, factors, runs, n_rows, device):
+    """The term-major buffer: row 0 is the constant 1 (the bias, and the parent
+    of the terms that have none), row ``j >= 1`` the ``j``-th term of the plan."""
+    terms = xp.empty((n_rows, factors.shape[1]), dtype=factors.dtype, device=device)
     terms[0, :] = 1
     for dest, parent, parent_step, factor, factor_step, length in runs:
         parents = terms[parent : parent + (length if parent_step else 1), :]
@@ -111,9 +130,7 @@ def transform(estimator, X):
         else:
             factor_rows = factors[factor : factor + 1, :]
         terms[dest : dest + length, :] = parents * factor_rows
-    XP = _output(xp, terms, estimator, device)
-    _warn_on_overflow(xp, estimator, X, XP, shift, scale, max_degree)
-    return XP
+    return terms
 
 
 def _transposed(xp, X, device):
