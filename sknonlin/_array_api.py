@@ -9,6 +9,7 @@ The scikit-learn helpers used for this are private; they are imported here only,
 so that one module follows their changes.
 """
 
+import numpy as np
 from sklearn import get_config
 from sklearn.utils._array_api import (
     _is_numpy_namespace,
@@ -22,6 +23,7 @@ __all__ = [
     "float_dtypes",
     "input_namespace",
     "refuse_array_api_input",
+    "to_host",
 ]
 
 
@@ -47,12 +49,21 @@ def float_dtypes(xp, device):
     return tuple(dtype for dtype in supported if dtype in (xp.float64, xp.float32))
 
 
-def refuse_array_api_input(estimator, **arrays):
+def to_host(array):
+    """A NumPy copy of an array of any namespace and device."""
+    if hasattr(array, "cpu"):  # torch
+        array = array.cpu()
+    if hasattr(array, "get"):  # cupy
+        return array.get()
+    return np.from_dlpack(array).copy()
+
+
+def refuse_array_api_input(estimator, reason, **arrays):
     """Raise a ``ValueError`` if any of ``arrays`` is a non-NumPy array API input.
 
-    For estimators whose algorithm runs as compiled CPU code only: with array
-    API dispatch on, an input of another namespace is refused before any kernel
-    sees it, with a message saying how to convert it.
+    For the estimators, or methods, that run on NumPy arrays only: with array
+    API dispatch on, an input of another namespace is refused before any
+    compiled kernel sees it, with ``reason`` and how to convert the input.
     """
     if not get_config()["array_api_dispatch"]:
         return
@@ -60,9 +71,8 @@ def refuse_array_api_input(estimator, **arrays):
         xp, _ = input_namespace(array)
         if xp is not None:
             raise ValueError(
-                f"{type(estimator).__name__} does not support array API inputs: "
-                f"{name} is a {xp.__name__} array, but this estimator runs as "
-                "sequential compiled code on the CPU and needs NumPy arrays. "
-                "Convert the inputs to NumPy arrays first: X.cpu().numpy() for "
-                "a PyTorch tensor, cupy.asnumpy(X) for a CuPy array."
+                f"{type(estimator).__name__} does not support array API inputs "
+                f"here: {name} is a {xp.__name__} array, but {reason}. Convert "
+                "the inputs to NumPy arrays first: X.cpu().numpy() for a "
+                "PyTorch tensor, cupy.asnumpy(X) for a CuPy array."
             )

@@ -33,6 +33,8 @@ from sknonlin._perceptron_kernels import (
     shuffled_order,
 )
 
+_SEQUENTIAL = "the perceptron is a sequential algorithm, run by compiled CPU code"
+
 
 def _rounding_constants(dtype):
     """Unit roundoff and largest underflow error of a product in ``dtype``."""
@@ -162,7 +164,7 @@ class _BasePerceptron(
 
     def _fit(self, X, y, sample_weight, *, classes, continuing, incremental):
         refuse_array_api_input(
-            self, X=X, y=y, sample_weight=sample_weight, classes=classes
+            self, _SEQUENTIAL, X=X, y=y, sample_weight=sample_weight, classes=classes
         )
         X, y = validate_data(
             self,
@@ -319,7 +321,7 @@ class _BasePerceptron(
     def _scores(self, X):
         """``X @ coef_.T + intercept_`` in the dtype of ``X``."""
         check_is_fitted(self)
-        refuse_array_api_input(self, X=X)
+        refuse_array_api_input(self, _SEQUENTIAL, X=X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )

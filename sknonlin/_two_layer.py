@@ -22,6 +22,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from sknonlin import _two_layer_array_api as array_api
+from sknonlin._array_api import refuse_array_api_input
 from sknonlin._base import DocLinkMixin
 from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
 from sknonlin._solvers import (
@@ -35,6 +37,10 @@ from sknonlin._two_layer_math import Workspace, block_rows, loss_grad, predict
 
 _W2_GAIN = 0.1
 _DEFAULT_LEARNING_RATES = {"gd": 1e-2, "sgd": 1e-3, "adam": 1e-3}
+_NO_ARRAY_API_TRAINING = (
+    "its training runs on NumPy arrays (predict and loss_gradient accept array "
+    "API inputs)"
+)
 
 
 class _Layout:
@@ -472,6 +478,9 @@ class TwoLayerReLURegressor(
         self._adam_v = np.zeros_like(self._theta)
 
     def _fit(self, X, y, sample_weight, incremental, warm):
+        refuse_array_api_input(
+            self, _NO_ARRAY_API_TRAINING, X=X, y=y, sample_weight=sample_weight
+        )
         # A fit that fails must leave the estimator as it was: keep copies of the
         # state that training updates in place.
         saved = {
@@ -799,6 +808,8 @@ class TwoLayerReLURegressor(
             target was 2-D.
         """
         check_is_fitted(self)
+        if array_api.handles(X):
+            return array_api.predict(self, X)
         X = self._validate_predict_data(X)
         W2, b2 = self._output_parameters()
         Z = predict(X, self.W1_, self.b1_, W2, b2, self.activation)
@@ -844,6 +855,8 @@ class TwoLayerReLURegressor(
         (0.0, ['W1', 'b1', 'b2', 'w2'], (4,))
         """
         check_is_fitted(self)
+        if array_api.handles(X):
+            return array_api.loss_gradient(self, X, y, sample_weight)
         X = self._validate_predict_data(X)
         dtype = X.dtype
         Y = np.array(y, dtype=dtype, order="C", copy=True)

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 import sklearn
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import PolynomialFeatures
+from sklearn.utils import check_random_state
 from sklearn.utils._array_api import yield_namespace_device_dtype_combinations
 from sklearn.utils._testing import _array_api_for_tests
 from sklearn.utils.estimator_checks import (
@@ -15,8 +17,12 @@ from sknonlin import (
     MulticlassPerceptron,
     Perceptron,
     PolynomialFeatureMap,
+    TwoLayerReLURegressor,
+    _solvers,
+    _two_layer_math,
 )
 from sknonlin import _polynomial_array_api as poly_array_api
+from sknonlin import _two_layer_array_api as net
 
 xps = pytest.importorskip("array_api_strict")
 
@@ -288,3 +294,300 @@ def test_perceptrons_refuse_array_api_input(Estimator):
         with pytest.raises(ValueError, match="does not support array API"):
             est.score(xps.asarray(X), y)
         np.testing.assert_array_equal(est.predict(X), Estimator().fit(X, y).predict(X))
+
+
+# ------------------------------------------------------------------ the network
+
+ACTIVATIONS = ["relu", "identity", "tanh", "logistic"]
+
+
+def _network(n_features=5, n_hidden=7, n_outputs=2, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(41, n_features)).astype(dtype)
+    Y = rng.normal(size=(41, n_outputs)).astype(dtype)
+    sw = rng.uniform(0, 2, size=41).astype(dtype)
+    sw[3] = 0
+    params = (
+        rng.normal(size=(n_features, n_hidden)).astype(dtype),
+        rng.normal(size=n_hidden).astype(dtype),
+        rng.normal(size=(n_hidden, n_outputs)).astype(dtype),
+        rng.normal(size=n_outputs).astype(dtype),
+    )
+    return X, Y, sw, params
+
+
+def _strict(*arrays, device=None):
+    return tuple(xps.asarray(a, device=device) for a in arrays)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_loss_grad_equals_numpy_math(activation, n_outputs):
+    X, Y, sw, params = _network(n_outputs=n_outputs)
+    grads = tuple(
+        np.empty_like(p) for p in (params[0], params[1], params[2], params[3])
+    )
+    ws = _two_layer_math.Workspace(16, X.shape[1], 7, n_outputs, X.dtype)
+    expected_loss = _two_layer_math.loss_grad(X, Y, sw, params, grads, activation, ws)
+    loss, got = net.loss_grad(xps, *_strict(X, Y, sw), _strict(*params), activation)
+    assert loss.shape == ()
+    np.testing.assert_allclose(float(loss), expected_loss, rtol=1e-12)
+    for g, e in zip(got, grads, strict=True):
+        np.testing.assert_allclose(to_numpy(g), e, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
+def test_loss_grad_matches_finite_differences(activation):
+    X, Y, sw, params = _network(n_outputs=2, seed=1)
+    X_, Y_, sw_ = _strict(X, Y, sw)
+    _, grads = net.loss_grad(xps, X_, Y_, sw_, _strict(*params), activation)
+    rng = np.random.default_rng(2)
+    eps = 1e-6
+    for k, (param, grad) in enumerate(zip(params, grads, strict=True)):
+        grad = to_numpy(grad)
+        for index in rng.choice(param.size, size=min(6, param.size), replace=False):
+            index = np.unravel_index(index, param.shape)
+            values = []
+            for sign in (1, -1):
+                moved = [p.copy() for p in params]
+                moved[k][index] += sign * eps
+                loss, _ = net.loss_grad(xps, X_, Y_, sw_, _strict(*moved), activation)
+                values.append(float(loss))
+            numeric = (values[0] - values[1]) / (2 * eps)
+            assert numeric == pytest.approx(grad[index], rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_forward_equals_numpy_math(activation):
+    X, _, _, (W1, b1, W2, b2) = _network()
+    expected = _two_layer_math.predict(X, W1, b1, W2, b2, activation)
+    got = net.forward(xps, *_strict(X, W1, b1, W2, b2), activation)
+    np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_math_keeps_float32(dtype, activation, strict_device):
+    X, Y, sw, params = _network(dtype=dtype)
+    args = _strict(X, Y, sw, device=strict_device)
+    params = _strict(*params, device=strict_device)
+    loss, grads = net.loss_grad(xps, *args, params, activation)
+    expected = xps.float32 if dtype == np.float32 else xps.float64
+    for array in (loss, *grads, net.forward(xps, args[0], *params, activation)):
+        assert array.dtype == expected
+        assert array.device == strict_device
+    theta = net.flatten(xps, *params)
+    grad = net.flatten(xps, *grads)
+    state = {"n_steps": 0, "m": xps.zeros_like(theta), "v": xps.zeros_like(theta)}
+    for solver in ("gd", "sgd", "adam"):
+        settings = {
+            "solver": solver, "activation": activation, "learning_rate": 1e-3,
+            "alpha": 1e-2, "momentum": 0.9, "batch_size": 8,
+        }  # fmt: skip
+        state["velocity"] = xps.zeros_like(theta)
+        new, _, loss = net.epoch(
+            xps, *args, theta, state, sizes=(5, 7, 2), settings=settings
+        )
+        assert new.dtype == expected and loss.dtype == expected
+        assert new.device == strict_device
+    assert grad.dtype == expected
+
+
+def test_flatten_is_the_numpy_layout():
+    _, _, _, params = _network(n_features=3, n_hidden=4, n_outputs=2)
+    theta = to_numpy(net.flatten(xps, *_strict(*params)))
+    W1, b1, W2, b2 = params
+    np.testing.assert_array_equal(
+        theta, np.concatenate([W1.ravel(), W2.ravel(), b1, b2])
+    )
+    back = net.unflatten(xps, xps.asarray(theta), 3, 4, 2)
+    for got, expected in zip(back, params, strict=True):
+        np.testing.assert_array_equal(to_numpy(got), expected)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_steps_equal_numpy_solvers(alpha):
+    rng = np.random.default_rng(3)
+    theta, grad = rng.normal(size=50), rng.normal(size=50)
+    velocity, m, v = rng.normal(size=50), rng.normal(size=50), rng.uniform(size=50)
+    n_weights, rate = 30, 0.05
+    t_, g_ = _strict(theta, grad)
+
+    expected = theta.copy()
+    penalty = _solvers.gd_step(expected, grad.copy(), n_weights, alpha, rate)
+    got, got_penalty = net.gd_step(xps, t_, g_, n_weights, alpha, rate)
+    np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-14)
+    assert float(got_penalty) == pytest.approx(penalty, rel=1e-13)
+
+    expected, expected_v = theta.copy(), velocity.copy()
+    penalty = _solvers.momentum_step(
+        expected, grad.copy(), n_weights, alpha, rate, 0.9, expected_v
+    )
+    got, got_v, got_penalty = net.momentum_step(
+        xps, t_, g_, n_weights, alpha, rate, 0.9, xps.asarray(velocity)
+    )
+    np.testing.assert_allclose(to_numpy(got), expected, rtol=1e-14)
+    np.testing.assert_allclose(to_numpy(got_v), expected_v, rtol=1e-14)
+    assert float(got_penalty) == pytest.approx(penalty, rel=1e-13)
+
+    expected, expected_m, expected_v = theta.copy(), m.copy(), v.copy()
+    penalty = _solvers.adam_step(
+        expected, grad.copy(), n_weights, alpha, rate, 7, expected_m, expected_v
+    )
+    got, got_m, got_v, got_penalty = net.adam_step(
+        xps, t_, g_, n_weights, alpha, rate, 7, xps.asarray(m), xps.asarray(v)
+    )
+    for g, e in ((got, expected), (got_m, expected_m), (got_v, expected_v)):
+        np.testing.assert_allclose(to_numpy(g), e, rtol=1e-13)
+    assert float(got_penalty) == pytest.approx(penalty, rel=1e-13)
+
+
+def _standardized(y, sw):
+    """The NumPy path's target standardization, written out."""
+    weights = sw / sw.sum()
+    mean = weights @ y
+    scale = float(np.sqrt(np.mean(weights @ (y - mean) ** 2)))
+    return (y - mean) / scale, mean, scale
+
+
+@pytest.mark.parametrize(
+    "solver, batch_size, shuffle",
+    [("adam", 16, True), ("sgd", 16, True), ("adam", 10, False), ("gd", "auto", True)],
+)
+def test_one_epoch_equals_the_numpy_estimator(solver, batch_size, shuffle):
+    # Same random_state: same initial weights (drawn on the host) and same
+    # shuffling, so one epoch gives the NumPy estimator's parameters to rounding.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50, 3))
+    y = np.column_stack([np.abs(X[:, 0]), X[:, 1] * X[:, 2]])
+    sw = rng.uniform(0.5, 2, size=50)
+    params = {
+        "n_hidden": 6, "solver": solver, "batch_size": batch_size, "alpha": 0.01,
+        "shuffle": shuffle, "random_state": 0, "learning_rate": 0.01,
+    }  # fmt: skip
+    est = TwoLayerReLURegressor(**params, max_iter=1)
+    if solver == "gd":
+        with pytest.warns(ConvergenceWarning):
+            est.fit(X, y, sample_weight=sw)
+    else:
+        est.partial_fit(X, y, sample_weight=sw)
+
+    random = check_random_state(0)
+    theta = net.initial_theta(3, 6, 2, "relu", np.float64, random)
+    size = 50 if batch_size == "auto" else batch_size
+    order = random.permutation(50) if shuffle and solver != "gd" else None
+    Y, mean, scale = _standardized(y, sw)
+    zeros = xps.zeros((theta.size,), dtype=xps.float64)
+    state = {"n_steps": 0, "velocity": zeros, "m": zeros, "v": zeros}
+    settings = {
+        "solver": solver, "activation": "relu", "learning_rate": 0.01,
+        "alpha": 0.01 / float(sw.sum()), "momentum": 0.9, "batch_size": size,
+    }  # fmt: skip
+    theta, state, loss = net.epoch(
+        xps, *_strict(X, Y, sw), xps.asarray(theta), state, sizes=(3, 6, 2),
+        settings=settings, order=None if order is None else xps.asarray(order),
+    )  # fmt: skip
+    W1, b1, W2, b2 = (to_numpy(a) for a in net.unflatten(xps, theta, 3, 6, 2))
+    np.testing.assert_allclose(W1, est.W1_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b1, est.b1_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(W2 * scale, est.w2_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b2 * scale + mean, est.b2_, rtol=1e-10, atol=1e-12)
+    assert float(loss) * scale**2 == pytest.approx(est.loss_curve_[0], rel=1e-10)
+    assert state["n_steps"] == (1 if solver == "gd" else -(-50 // size))
+
+
+@pytest.fixture(scope="module")
+def fitted_networks():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 4))
+    y1 = np.abs(X[:, 0]) + X[:, 1]
+    y2 = np.column_stack([y1, X[:, 2] ** 2])
+    models = {}
+    for name, y in (("1d", y1), ("2d", y2)):
+        for dtype in (np.float64, np.float32):
+            reg = TwoLayerReLURegressor(
+                8, solver="lbfgs", alpha=0.1, max_iter=2000, random_state=0
+            )
+            models[name, dtype] = reg.fit(X.astype(dtype), y.astype(dtype))
+    return X, y1, y2, models
+
+
+@pytest.mark.parametrize("target", ["1d", "2d"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predict_and_loss_gradient_on_array_api_input(
+    fitted_networks, target, dtype, strict_device
+):
+    X, y1, y2, models = fitted_networks
+    reg = models[target, dtype]
+    y = y1 if target == "1d" else y2
+    X, y = X.astype(dtype), y.astype(dtype)
+    sw = np.linspace(0.5, 1.5, X.shape[0]).astype(dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    X_, y_, sw_ = _strict(X, y, sw, device=strict_device)
+    with sklearn.config_context(**DISPATCH):
+        pred = reg.predict(X_)
+        loss, grads = reg.loss_gradient(X_, y_, sample_weight=sw_)
+    assert pred.device == strict_device
+    np.testing.assert_allclose(to_numpy(pred), reg.predict(X), rtol=rtol, atol=rtol)
+    expected_loss, expected = reg.loss_gradient(X, y, sample_weight=sw)
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(expected_loss, rel=rtol)
+    assert sorted(grads) == sorted(expected)
+    for name, value in grads.items():
+        assert value.device == strict_device
+        assert value.shape == np.shape(expected[name])
+        np.testing.assert_allclose(
+            to_numpy(value), expected[name], rtol=10 * rtol, atol=10 * rtol
+        )
+
+
+def test_loss_gradient_errors_on_array_api_input(fitted_networks):
+    X, y1, _, models = fitted_networks
+    reg = models["1d", np.float64]
+    X_ = xps.asarray(X)
+    with sklearn.config_context(**DISPATCH):
+        with pytest.raises(ValueError, match="y must have 80 rows"):
+            reg.loss_gradient(X_, xps.asarray(y1[:10]))
+        with pytest.raises(ValueError, match="1 output"):
+            reg.loss_gradient(X_, xps.asarray(np.column_stack([y1, y1])))
+        bad = y1.copy()
+        bad[0] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            reg.loss_gradient(X_, xps.asarray(bad))
+        with pytest.raises(ValueError, match="at least one non-zero"):
+            reg.loss_gradient(X_, xps.asarray(y1), sample_weight=xps.zeros(80))
+        with pytest.raises(ValueError, match="features"):
+            reg.predict(xps.asarray(X[:, :3]))
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_network_training_refuses_array_api_input(fitted_networks, solver):
+    X, y1, _, _ = fitted_networks
+    reg = TwoLayerReLURegressor(4, solver=solver, random_state=0, max_iter=5000)
+    with sklearn.config_context(**DISPATCH):
+        with pytest.raises(ValueError, match="does not support array API inputs"):
+            reg.fit(xps.asarray(X), y1)
+        assert not hasattr(reg, "W1_")
+        with pytest.raises(ValueError, match="y is a array_api_strict array"):
+            reg.fit(X, xps.asarray(y1))
+        reg.fit(X, y1)
+        before = reg.W1_.copy()
+        if solver == "adam":
+            with pytest.raises(ValueError, match="does not support array API"):
+                reg.partial_fit(xps.asarray(X), y1)
+    np.testing.assert_array_equal(reg.W1_, before)
+
+
+@pytest.mark.parametrize("device_name", ["cpu", "cuda"])
+def test_network_predict_on_torch(fitted_networks, device_name):
+    xp, device = _array_api_for_tests("torch", device_name, "float32")
+    X, _, _, models = fitted_networks
+    reg = models["2d", np.float32]
+    X_xp = xp.asarray(X.astype(np.float32), device=device)
+    with sklearn.config_context(**DISPATCH):
+        pred = reg.predict(X_xp)
+    assert pred.device == X_xp.device
+    assert pred.dtype == xp.float32
+    np.testing.assert_allclose(
+        to_numpy(pred), reg.predict(X.astype(np.float32)), rtol=1e-5, atol=1e-5
+    )
