@@ -22,6 +22,7 @@ __all__ = [
     "check_same_namespace",
     "float_dtypes",
     "input_namespace",
+    "multiply_into",
     "refuse_array_api_input",
     "to_host",
 ]
@@ -47,6 +48,26 @@ def float_dtypes(xp, device):
     has it, then float32."""
     supported = supported_float_dtypes(xp, device)
     return tuple(dtype for dtype in supported if dtype in (xp.float64, xp.float32))
+
+
+def multiply_into(a, b, out):
+    """``out[...] = a * b``, without a temporary where the library allows it.
+
+    The array API has no ``out=`` argument; PyTorch and CuPy have one, which
+    saves allocating the product and copying it (the same multiplication, so
+    the same bits).
+    """
+    library = type(out).__module__.split(".")[0]
+    if library == "torch":
+        import torch
+
+        torch.mul(a, b, out=out)
+    elif library == "cupy":
+        import cupy
+
+        cupy.multiply(a, b, out=out)
+    else:
+        out[...] = a * b
 
 
 def to_host(array):

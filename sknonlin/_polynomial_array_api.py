@@ -27,6 +27,7 @@ from sknonlin._array_api import (
     check_same_namespace,
     float_dtypes,
     input_namespace,
+    multiply_into,
 )
 
 # A private fitted attribute: an empty array on the namespace and device of the
@@ -129,7 +130,7 @@ def _products(xp, factors, runs, n_rows, device):
             factor_rows = factors[factor:stop:factor_step, :]
         else:
             factor_rows = factors[factor : factor + 1, :]
-        terms[dest : dest + length, :] = parents * factor_rows
+        multiply_into(parents, factor_rows, terms[dest : dest + length, :])
     return terms
 
 

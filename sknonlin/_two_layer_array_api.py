@@ -36,7 +36,8 @@ _W2_GAIN = 0.1
 
 def _relu(xp, H):
     # relu'(h) = 1 for h >= 0: the derivative at 0 is taken to be 1
-    return xp.maximum(H, 0), xp.astype(H >= 0, H.dtype)
+    zero = xp.zeros((), dtype=H.dtype, device=H.device)
+    return xp.maximum(H, zero), xp.astype(H >= 0, H.dtype)
 
 
 def _identity(xp, H):
