@@ -229,9 +229,9 @@ def _output(xp, terms, estimator, device):
     n_bias = int(estimator.include_bias)
     # the kept non-bias terms are the last rows (degrees min_degree..max_degree)
     first = terms.shape[0] - (n_output - n_bias)
-    if estimator.order == "F" and first - n_bias <= 1:
-        # at most the constant row left aside: no copy
-        return terms[first - n_bias :, :].T
+    if estimator.order == "F" and first == 1:
+        # all terms are kept (the constant row too, as the bias): no copy
+        return terms[1 - n_bias :, :].T
     n_samples = terms.shape[1]
     if estimator.order == "F":
         out = xp.empty((n_output, n_samples), dtype=terms.dtype, device=device)

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils import check_random_state
@@ -86,11 +88,48 @@ def test_map_equals_numpy_path_bit_for_bit(basis, params, dtype, strict_device):
     np.testing.assert_array_equal(result, expected, strict=True)
 
 
-def test_map_hand_built_one_feature():
-    x = np.array([[-2.0], [0.5], [3.0]])
-    expected = np.hstack([np.ones_like(x), x, x**2, x**3])
+@settings(max_examples=40, deadline=None)
+@given(
+    n_samples=st.integers(1, 6),
+    n_features=st.integers(1, 4),
+    degrees=st.tuples(st.integers(0, 5), st.integers(0, 5)).map(sorted),
+    interaction_only=st.booleans(),
+    include_bias=st.booleans(),
+    order=st.sampled_from(["C", "F"]),
+    basis=st.sampled_from(["monomial", "legendre", "chebyshev"]),
+    float32=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_map_equals_numpy_path_property(
+    n_samples, n_features, degrees, interaction_only, include_bias, order, basis,
+    float32, seed,
+):  # fmt: skip
+    min_degree, max_degree = degrees
+    if max_degree == 0 and not include_bias:
+        include_bias = True  # no output feature otherwise (a ValueError, tested)
+    params = {
+        "degree": (min_degree, max_degree), "interaction_only": interaction_only,
+        "include_bias": include_bias, "order": order, "basis": basis,
+    }  # fmt: skip
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, n_features)).astype(
+        np.float32 if float32 else np.float64
+    )
+    expected = PolynomialFeatureMap(**params).fit(X).transform(X)
     with sklearn.config_context(**DISPATCH):
-        out = PolynomialFeatureMap(degree=3).fit_transform(xps.asarray(x))
+        out = PolynomialFeatureMap(**params).fit_transform(xps.asarray(X))
+    np.testing.assert_array_equal(to_numpy(out), expected, strict=True)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("min_degree", [0, 1, 2, 3])
+def test_map_hand_built_one_feature(order, min_degree):
+    x = np.array([[-2.0], [0.5], [3.0]])
+    powers = [x**p for p in range(max(min_degree, 1), 4)]
+    expected = np.hstack([np.ones_like(x), *powers])
+    with sklearn.config_context(**DISPATCH):
+        est = PolynomialFeatureMap(degree=(min_degree, 3), order=order)
+        out = est.fit_transform(xps.asarray(x))
     np.testing.assert_array_equal(to_numpy(out), expected)
 
 
