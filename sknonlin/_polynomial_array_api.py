@@ -227,12 +227,17 @@ def _output(xp, terms, estimator, device):
     """The output columns from the term-major buffer, in ``estimator.order``."""
     n_output = estimator.n_output_features_
     n_bias = int(estimator.include_bias)
+    n_samples = terms.shape[1]
     # the kept non-bias terms are the last rows (degrees min_degree..max_degree)
     first = terms.shape[0] - (n_output - n_bias)
-    if estimator.order == "F" and first == 1:
-        # all terms are kept (the constant row too, as the bias): no copy
-        return terms[1 - n_bias :, :].T
-    n_samples = terms.shape[1]
+    if first == 1:
+        # every term is kept, and the constant row is the bias: one block
+        kept = terms[1 - n_bias :, :]
+        if estimator.order == "F":
+            return kept.T
+        out = xp.empty((n_samples, n_output), dtype=terms.dtype, device=device)
+        out[...] = kept.T
+        return out
     if estimator.order == "F":
         out = xp.empty((n_output, n_samples), dtype=terms.dtype, device=device)
         out[:n_bias, :] = 1
