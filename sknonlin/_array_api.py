@@ -17,8 +17,10 @@ from sklearn.utils._array_api import (
     get_namespace_and_device,
     supported_float_dtypes,
 )
+from sklearn.utils.validation import _check_sample_weight
 
 __all__ = [
+    "_check_sample_weight",
     "check_same_namespace",
     "float_dtypes",
     "input_namespace",

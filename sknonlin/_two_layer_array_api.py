@@ -21,9 +21,14 @@ same names for array API input.
 import math
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
-from sknonlin._array_api import float_dtypes, input_namespace, to_host
+from sknonlin._array_api import (
+    _check_sample_weight,
+    float_dtypes,
+    input_namespace,
+    to_host,
+)
 
 BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8
 # Initial scale of the output weights, in standardized target units, as in the
