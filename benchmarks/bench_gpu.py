@@ -298,6 +298,10 @@ def main():
     parser.add_argument("--only", choices=["polynomial", "network"], default=None)
     args = parser.parse_args()
     device = torch.device(args.device)
+    if device.type == "cpu":
+        # a check of the script, not a measurement: one thread, as the other
+        # benchmarks pin BLAS to one thread
+        torch.set_num_threads(1)
     scale = args.scale or (1 if device.type == "cuda" else 100)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(

@@ -82,6 +82,10 @@ def transform(estimator, X):
     # Overflow is reported by the warning below, as on the NumPy path; NumPy-based
     # namespaces would also warn on their own.
     with np.errstate(over="ignore", invalid="ignore"):
+        if _in_output_columns(estimator, X, runs):
+            XP = _products_in_columns(xp, X, runs, estimator, device)
+            _warn_on_overflow(xp, estimator, X, XP, None, None, max_degree)
+            return XP
         if estimator.basis == "monomial":
             factors = _transposed(xp, X, device)
             shift = scale = None
@@ -116,6 +120,70 @@ def _check_namespace(estimator, X):
             "transform NumPy data."
         )
     return xp, device
+
+
+# How a C-ordered monomial output is computed where the library writes products
+# in place: "auto" (by the runs' lengths, see _in_output_columns), "columns" or
+# "term-major". A switch for benchmarks.
+_C_ORDER_STRATEGY = "auto"
+# Runs at least this long write whole 32-byte sectors of a float32 row.
+_LONG_RUN = 8
+
+
+def _in_output_columns(estimator, X, runs):
+    """Whether to compute straight into the columns of a C-ordered output.
+
+    Column slices of a row-major output are strided: a run of ``L`` terms
+    reads and writes ``L`` consecutive values per row. Long runs (most terms
+    when there are several features) use the memory well, and computing in
+    place saves the transposing copy of the term-major buffer; runs of single
+    terms (one feature, high degree) do not, and the term-major buffer is
+    faster. Only for the monomial basis, all terms kept, and libraries that
+    write a product in place.
+    """
+    if (
+        estimator.order != "C"
+        or estimator.basis != "monomial"
+        or _polynomial._parse_degree(estimator.degree, estimator.include_bias)[0] > 1
+    ):
+        return False
+    if _C_ORDER_STRATEGY != "auto":
+        return _C_ORDER_STRATEGY == "columns"
+    if type(X).__module__.split(".")[0] not in ("torch", "cupy"):
+        return False
+    lengths = [run[-1] for run in runs]
+    return 2 * sum(length for length in lengths if length >= _LONG_RUN) >= sum(lengths)
+
+
+def _products_in_columns(xp, X, runs, estimator, device):
+    """The monomial map computed in place in the columns of a C-ordered output.
+
+    Term ``j`` of the plan is column ``j`` (with the bias) or ``j - 1``; the
+    terms whose parent is the constant are copies of the features (``1 · x``).
+    """
+    n_bias = int(estimator.include_bias)
+    offset = 1 - n_bias
+    out = xp.empty(
+        (X.shape[0], estimator.n_output_features_), dtype=X.dtype, device=device
+    )
+    if n_bias:
+        out[:, 0] = 1
+    for dest, parent, parent_step, factor, factor_step, length in runs:
+        columns = slice(dest - offset, dest - offset + length)
+        if factor_step:
+            stop = factor + factor_step * (length - 1) + 1
+            factor_columns = X[:, factor:stop:factor_step]
+        else:
+            factor_columns = X[:, factor : factor + 1]
+        if parent == 0:
+            # times the constant: the degree-one terms (a run never goes on
+            # from the constant row to a term's row, see _runs)
+            out[:, columns] = factor_columns
+            continue
+        start = parent - offset
+        parents = out[:, start : start + (length if parent_step else 1)]
+        multiply_into(parents, factor_columns, out[:, columns])
+    return out
 
 
 def _products(xp, factors, runs, n_rows, device):

@@ -88,6 +88,54 @@ def test_map_equals_numpy_path_bit_for_bit(basis, params, dtype, strict_device):
     np.testing.assert_array_equal(result, expected, strict=True)
 
 
+@pytest.mark.parametrize("strategy", ["columns", "term-major"])
+@pytest.mark.parametrize("namespace", ["array_api_strict", "torch"])
+@pytest.mark.parametrize(
+    "n_features, degree, include_bias, interaction_only",
+    [(1, 6, True, False), (1, 6, False, False), (4, 3, True, False),
+     (5, 3, False, False), (4, 3, True, True), (3, 0, True, False)],
+)  # fmt: skip
+def test_c_order_strategies_equal_numpy_path(
+    monkeypatch, strategy, namespace, n_features, degree, include_bias,
+    interaction_only,
+):  # fmt: skip
+    # A C-ordered monomial output is computed either in its columns or in a
+    # term-major buffer then transposed: the same products either way, those
+    # of scikit-learn's PolynomialFeatures.
+    xp, device = _array_api_for_tests(namespace, None, "float32")
+    monkeypatch.setattr(poly_array_api, "_C_ORDER_STRATEGY", strategy)
+    X = np.random.default_rng(8).normal(size=(23, n_features)).astype(np.float32)
+    params = {
+        "degree": degree, "include_bias": include_bias,
+        "interaction_only": interaction_only,
+    }  # fmt: skip
+    expected = PolynomialFeatures(**params).fit_transform(X)
+    with sklearn.config_context(**DISPATCH):
+        out = PolynomialFeatureMap(**params).fit_transform(xp.asarray(X, device=device))
+    np.testing.assert_array_equal(to_numpy(out), expected, strict=True)
+
+
+def test_c_order_strategy_by_run_length():
+    # long runs (several features): in the output's columns; one feature at a
+    # high degree (runs of one term): in a term-major buffer
+    torch = pytest.importorskip("torch")
+    est = PolynomialFeatureMap(degree=3)
+    many, one = torch.zeros((2, 10)), torch.zeros((2, 1))
+    assert poly_array_api._in_output_columns(
+        est, many, poly_array_api._runs(10, 3, False, "monomial")[0]
+    )
+    assert not poly_array_api._in_output_columns(
+        est.set_params(degree=37),
+        one,
+        poly_array_api._runs(1, 37, False, "monomial")[0],
+    )
+    assert not poly_array_api._in_output_columns(
+        est.set_params(degree=3, order="F"),
+        many,
+        poly_array_api._runs(10, 3, False, "monomial")[0],
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n_samples=st.integers(1, 6),
@@ -115,7 +163,14 @@ def test_map_equals_numpy_path_property(
     X = rng.normal(size=(n_samples, n_features)).astype(
         np.float32 if float32 else np.float64
     )
-    expected = PolynomialFeatureMap(**params).fit(X).transform(X)
+    if basis == "monomial":
+        # scikit-learn's map: the same products
+        expected = PolynomialFeatures(
+            degree=(min_degree, max_degree), interaction_only=interaction_only,
+            include_bias=include_bias, order=order,
+        ).fit_transform(X)  # fmt: skip
+    else:
+        expected = PolynomialFeatureMap(**params).fit(X).transform(X)
     with sklearn.config_context(**DISPATCH):
         out = PolynomialFeatureMap(**params).fit_transform(xps.asarray(X))
     np.testing.assert_array_equal(to_numpy(out), expected, strict=True)
