@@ -4,7 +4,11 @@ PolynomialFeatureMap
     ``transform`` of CUDA tensors under ``array_api_dispatch=True``, against
     scikit-learn's ``PolynomialFeatures`` with dispatch on the same tensors:
     1,000,000 x 10 at degree 3, 1,000,000 x 30 at degree 2, 4,000,000 x 1 at
-    degree 37. Target: ours <= 0.33 x scikit-learn.
+    degree 37. Target: ours <= 0.33 x scikit-learn. Each case also times the
+    ways the map can be computed (C order in the output's columns, C order by
+    a term-major buffer and a transposing copy, F order), to tune the choice
+    between the first two (``_C_ORDER_STRATEGY`` in
+    ``sknonlin/_polynomial_array_api.py``).
 
 TwoLayerReLURegressor's math
     One training epoch on 1,000,000 x 100 with 256 hidden units, by the
@@ -47,6 +51,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _timing import report
 
 from sknonlin import PolynomialFeatureMap, TwoLayerReLURegressor
+from sknonlin import _polynomial_array_api as poly_array_api
 from sknonlin import _two_layer_array_api as net
 
 POLY_CASES = [(1_000_000, 10, 3), (1_000_000, 30, 2), (4_000_000, 1, 37)]
@@ -119,6 +124,30 @@ def bench_polynomial(device, scale, repeats):
         del out, ref, expected
         if not (same_as_numpy and same_as_sklearn):
             raise AssertionError("the map on the device differs from the reference")
+        variants(device, X, degree, t_theirs, repeats)
+
+
+def variants(device, X, degree, t_theirs, repeats):
+    """The other ways of computing the map, to tune the choice between them."""
+    options = [
+        ("C order, in the output's columns", "C", "columns"),
+        ("C order, term-major buffer + transposing copy", "C", "term-major"),
+        ("order='F' (the term-major buffer, no copy)", "F", "auto"),
+    ]
+    for label, order, strategy in options:
+        poly_array_api._C_ORDER_STRATEGY = strategy
+        try:
+            with sklearn.config_context(array_api_dispatch=True):
+                est = PolynomialFeatureMap(degree, order=order).fit(X)
+                t, _ = median_times(
+                    device, partial(est.transform, X), lambda: None, repeats
+                )
+        finally:
+            poly_array_api._C_ORDER_STRATEGY = "auto"
+        print(
+            f"    {label:<48} {t * 1e3:9.1f} ms  ratio {t / t_theirs:5.2f}",
+            flush=True,
+        )
 
 
 # ---------------------------------------------------------------- network
