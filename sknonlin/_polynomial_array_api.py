@@ -6,7 +6,9 @@ on the input's device. The plan of the map (the parent and the factor of each
 term) is built once on the host; the products are then whole-array operations of
 the namespace, one per run of terms that share their factor, on a term-major
 buffer: term ``j`` is row ``j``, a contiguous vector over the samples. The output
-is that buffer transposed (``order="F"``), or a C-ordered copy of it.
+is that buffer transposed (``order="F"``), or a C-ordered copy of it. Where the
+library writes products in place (PyTorch, CuPy) and the runs are long, a
+C-ordered monomial output is computed in its own columns instead.
 
 Each term is computed with the same multiplications as the compiled NumPy path
 (``column(parent) · factor``), so the values agree to the bit; the univariate
