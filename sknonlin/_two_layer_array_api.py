@@ -157,9 +157,9 @@ def loss_grad(xp, X, Y, sw, params, activation, sw_sum=None):
     scale = 1 / sw_sum
     A, D = ACTIVATIONS[activation](xp, X @ W1 + b1)
     E = A @ W2 + b2 - Y
-    loss = xp.sum(sw * xp.sum(E * E, axis=1)) * scale
-    # r_i = -2 s_i (y_i - z_i) / Σ s
-    R = (2 * scale) * (sw[:, None] * E)
+    # r_i = -2 s_i (y_i - z_i) / Σ s, and J = Σ_i r_i · (z_i - y_i) / 2
+    R = ((2 * scale) * sw)[:, None] * E
+    loss = xp.sum(R * E) / 2
     delta = D * (R @ W2.T)
     grads = (X.T @ delta, xp.sum(delta, axis=0), A.T @ R, xp.sum(R, axis=0))
     return loss, grads
@@ -245,7 +245,7 @@ def epoch(xp, X, Y, sw, theta, state, *, sizes, settings, order=None):
     n_weights = sizes[0] * sizes[1] + sizes[1] * sizes[2]
     state = dict(state)
     weights = _batch_weights(xp, sw, batch_size)
-    total = xp.zeros((), dtype=X.dtype, device=X.device)
+    losses, used = [], []
     for start, weight in zip(range(0, n_samples, batch_size), weights, strict=True):
         if weight == 0:
             continue
@@ -257,8 +257,10 @@ def epoch(xp, X, Y, sw, theta, state, *, sizes, settings, order=None):
         )  # fmt: skip
         grad = flatten(xp, *grads)
         theta, penalty = _step(xp, theta, grad, n_weights, settings, state)
-        total = total + (loss + penalty) * weight
-    return theta, state, total / sum(weights)
+        losses.append(loss + penalty)
+        used.append(weight)
+    used = xp.asarray(used, dtype=X.dtype, device=X.device)
+    return theta, state, xp.sum(xp.stack(losses) * used) / sum(weights)
 
 
 def _step(xp, theta, grad, n_weights, settings, state):
