@@ -226,9 +226,14 @@ _RECURRENCES = {
 }
 
 
-def _fitted_basis(model):
-    """The basis the fitted map's ``transform`` uses."""
-    return model.basis
+def _fitted_params(model):
+    """The parameters the fitted map's ``transform`` uses."""
+    return {
+        "degree": model.degree,
+        "interaction_only": model.interaction_only,
+        "include_bias": model.include_bias,
+        "basis": model.basis,
+    }
 
 
 def _range_map(model, dtype):
@@ -313,7 +318,7 @@ def _orthogonal_factors(graph, X, model, dtype, max_power):
     t64 = graph.cast(t, np.float64) if widen else t
     stored = [t]
     previous, current = None, t64  # P_0 = 1 is folded into the constants
-    recurrence = _RECURRENCES[_fitted_basis(model)]
+    recurrence = _RECURRENCES[_fitted_params(model)["basis"]]
     for p in range(1, max_power):
         a, b, c = recurrence(p)
         value = graph.node("Mul", [graph.constant(float(a)), t64])
@@ -345,7 +350,7 @@ def _convert_polynomial_feature_map(scope, operator, container):
     dtype = _compute_dtype(operator)
     X = graph.input_as(dtype)
     powers = model.powers_
-    monomial = _fitted_basis(model) == "monomial"
+    monomial = _fitted_params(model)["basis"] == "monomial"
     levels, outputs = _term_plan(powers, monomial)
     max_power = int(powers.max(initial=0))
     if monomial or max_power == 0:
@@ -375,12 +380,14 @@ def _polynomial_feature_map_shape(operator):
     """Output type: (N, ``n_output_features_``), in the compute dtype."""
     model = operator.raw_operator
     dtype, n_rows = _check_input(operator)
-    basis = _fitted_basis(model)
-    if model.powers_.shape[0] != model.n_output_features_:
+    params = _fitted_params(model)
+    basis = params.pop("basis")
+    n_output_features = model.count_output_features(model.n_features_in_, **params)
+    if n_output_features != model.n_output_features_:
         raise ValueError(
             f"The parameters of this {type(model).__name__} changed after fit "
             f"(it was fitted with {model.n_output_features_} output features, "
-            f"its parameters now give {model.powers_.shape[0]}): fit it again "
+            f"its parameters now give {n_output_features}): fit it again "
             "before converting it."
         )
     if basis != "monomial" and not hasattr(model, "data_min_"):
