@@ -198,9 +198,9 @@ class _Graph:
         return self.node("Concat", names, axis=1)
 
     def ones(self, X, dtype):
-        """A ``(N, 1)`` column of ones, ``N`` the number of rows of ``X``."""
+        """A ``(1, N)`` row of ones, ``N`` the number of rows of ``X``."""
         n_rows = self.node("Gather", [self.node("Shape", [X]), self.constant([0])])
-        shape = self.node("Concat", [n_rows, self.constant([1])], axis=0)
+        shape = self.node("Concat", [self.constant([1]), n_rows], axis=0)
         one = helper.make_tensor("one", _PROTO_TYPES[np.dtype(dtype)], [1], [1])
         return self.node("ConstantOfShape", [shape], value=one)
 
@@ -305,15 +305,15 @@ def _term_plan(powers, monomial):
     return levels, outputs.astype(np.int64)
 
 
-def _orthogonal_factors(graph, X, model, dtype, max_power):
-    """``[P_1(t), ..., P_max_power(t)]`` side by side, shape (N, n * max_power).
+def _orthogonal_factors(graph, XT, model, dtype, max_power):
+    """``[P_1(t); ...; P_max_power(t)]`` stacked, shape (n * max_power, N).
 
     As in the kernel, each step of the recurrence is computed in float64 from
     the values of the previous steps as stored, in ``dtype``.
     """
     shift, scale = _range_map(model, dtype)
-    t = graph.node("Sub", [X, graph.constant(shift)])
-    t = graph.node("Mul", [t, graph.constant(scale)])
+    t = graph.node("Sub", [XT, graph.constant(shift[:, np.newaxis])])
+    t = graph.node("Mul", [t, graph.constant(scale[:, np.newaxis])])
     widen = dtype != np.float64
     t64 = graph.cast(t, np.float64) if widen else t
     stored = [t]
@@ -340,40 +340,41 @@ def _orthogonal_factors(graph, X, model, dtype, max_power):
         previous, current = current, value
     if len(stored) == 1:
         return t
-    return graph.node("Concat", stored, axis=1)
+    return graph.node("Concat", stored, axis=0)
 
 
 def _convert_polynomial_feature_map(scope, operator, container):
-    """Write the graph of a fitted :class:`~sknonlin.PolynomialFeatureMap`."""
+    """Write the graph of a fitted :class:`~sknonlin.PolynomialFeatureMap`.
+
+    The terms are computed as rows of the transposed data, so that each
+    gather copies contiguous rows.
+    """
     model = operator.raw_operator
     graph = _Graph(scope, operator, container)
     dtype = _compute_dtype(operator)
     X = graph.input_as(dtype)
+    XT = graph.node("Transpose", [X], perm=[1, 0])
     powers = model.powers_
     monomial = _fitted_params(model)["basis"] == "monomial"
     levels, outputs = _term_plan(powers, monomial)
     max_power = int(powers.max(initial=0))
     if monomial or max_power == 0:
-        factors = X
+        factors = XT
     else:
-        factors = _orthogonal_factors(graph, X, model, dtype, max_power)
+        factors = _orthogonal_factors(graph, XT, model, dtype, max_power)
 
     n_features = powers.shape[1]
     terms = graph.ones(X, dtype)
     for parents, features, exponents in levels:
-        columns = features if monomial else (exponents - 1) * n_features + features
-        block = graph.node("Gather", [factors, graph.constant(columns)], axis=1)
+        rows = features if monomial else (exponents - 1) * n_features + features
+        block = graph.node("Gather", [factors, graph.constant(rows)], axis=0)
         if parents.any():
             # (a parent that is the constant 1 leaves its factor as it is)
-            parent = graph.node("Gather", [terms, graph.constant(parents)], axis=1)
+            parent = graph.node("Gather", [terms, graph.constant(parents)], axis=0)
             block = graph.node("Mul", [parent, block])
-        terms = graph.node("Concat", [terms, block], axis=1)
-    graph.node(
-        "Gather",
-        [terms, graph.constant(outputs)],
-        output=operator.outputs[0].full_name,
-        axis=1,
-    )
+        terms = graph.node("Concat", [terms, block], axis=0)
+    terms = graph.node("Gather", [terms, graph.constant(outputs)], axis=0)
+    graph.node("Transpose", [terms], output=operator.outputs[0].full_name, perm=[1, 0])
 
 
 def _polynomial_feature_map_shape(operator):
