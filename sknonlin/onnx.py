@@ -55,9 +55,12 @@ except ImportError as error:  # pragma: no cover
         'sknonlin.onnx needs skl2onnx and onnxruntime: pip install "sknonlin[onnx]"'
     ) from error
 
-from sknonlin._perceptron import MulticlassPerceptron, Perceptron
-from sknonlin._polynomial import PolynomialFeatureMap
-from sknonlin._two_layer import TwoLayerReLURegressor
+from sknonlin import (
+    MulticlassPerceptron,
+    Perceptron,
+    PolynomialFeatureMap,
+    TwoLayerReLURegressor,
+)
 
 __all__ = ["MIN_OPSET", "register_converters"]
 
@@ -270,39 +273,46 @@ def _term_plan(powers, monomial):
     outputs : ndarray of int64
         Position of each output column among the computed terms.
     """
-    zero = (0,) * powers.shape[1]
-    plan = {}  # term -> (degree, parent, feature, power); parents come first
-    for row in powers.tolist():
-        stack = [tuple(row)]
+    # A term is the tuple of its (feature, power) pairs, by feature.
+    rows, features = np.nonzero(powers)
+    pairs = list(zip(features.tolist(), powers[rows, features].tolist(), strict=True))
+    ends = np.cumsum(np.count_nonzero(powers, axis=1)).tolist()
+    terms = [
+        tuple(pairs[start:end]) for start, end in zip([0, *ends], ends, strict=False)
+    ]
+
+    degree = {(): 0}
+    plan = {}  # term -> (parent, feature, power); parents are planned first
+    for output in terms:
+        stack = [output]
         while stack:
             term = stack[-1]
-            if term == zero or term in plan:
+            if term in degree:
                 stack.pop()
                 continue
-            a = next(f for f, p in enumerate(term) if p)
-            power = 1 if monomial else term[a]
-            parent = (*term[:a], term[a] - power, *term[a + 1 :])
-            if parent != zero and parent not in plan:
+            (a, p), rest = term[0], term[1:]
+            power = 1 if monomial else p
+            parent = ((a, p - 1), *rest) if power < p else rest
+            if parent not in degree:
                 stack.append(parent)
                 continue
-            plan[term] = (sum(term), parent, a, power)
+            degree[term] = degree[parent] + power
+            plan[term] = (parent, a, power)
             stack.pop()
 
-    order = sorted(plan, key=lambda term: plan[term][0])
-    position = {zero: 0, **{term: i + 1 for i, term in enumerate(order)}}
+    # Each degree's terms are appended together, after all lower degrees.
+    order = sorted(plan, key=degree.__getitem__)
+    position = {(): 0, **{term: i + 1 for i, term in enumerate(order)}}
     blocks = {}
     for term in order:
-        degree, parent, a, power = plan[term]
-        blocks.setdefault(degree, []).append((position[parent], a, power))
+        parent, a, power = plan[term]
+        blocks.setdefault(degree[term], []).append((position[parent], a, power))
     levels = [
-        tuple(
-            np.array(column, dtype=np.int64)
-            for column in zip(*blocks[degree], strict=True)
-        )
-        for degree in sorted(blocks)
+        tuple(np.array(column, dtype=np.int64) for column in zip(*block, strict=True))
+        for block in blocks.values()
     ]
-    outputs = np.array([position[tuple(row)] for row in powers.tolist()])
-    return levels, outputs.astype(np.int64)
+    outputs = np.array([position[term] for term in terms], dtype=np.int64)
+    return levels, outputs
 
 
 def _orthogonal_factors(graph, XT, model, dtype, max_power):
