@@ -231,6 +231,9 @@ def test_two_layer_regressor_float32_input_of_float64_fit():
 
 
 def fit_quietly(classifier, X, y):
+    """Fit with a fixed shuffle; classifiers may be the last step of a pipeline."""
+    estimator = classifier[-1] if hasattr(classifier, "steps") else classifier
+    estimator.set_params(random_state=0)
     with warnings.catch_warnings():
         # The data sets are not linearly separable: the fit stops at max_iter.
         warnings.simplefilter("ignore", ConvergenceWarning)
