@@ -6,7 +6,6 @@ broken example fails it. ``-D plot_gallery=0`` skips running them.
 """
 
 import os
-import re
 import sys
 import warnings
 
@@ -14,7 +13,6 @@ import warnings
 sys.path.insert(0, os.path.abspath(".."))
 
 from numpydoc.xref import DEFAULT_LINKS
-from sphinx_gallery.sorting import FunctionSortKey
 
 import sknonlin
 
@@ -84,12 +82,6 @@ numpydoc_xref_ignore = {
 
 # -- Examples gallery -------------------------------------------------------
 
-
-def _example_number(filename):
-    number = re.match(r"plot_(\d+)_", os.path.basename(filename))
-    return (int(number.group(1)) if number else float("inf"), filename)
-
-
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
@@ -98,7 +90,7 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"^(?!plot_)",
     # By the example's number: plot_10_* after plot_9_*.
-    "within_subsection_order": FunctionSortKey(_example_number, "_example_number"),
+    "within_subsection_order": "docs._gallery_order.ExampleNumberSortKey",
     "doc_module": ("sknonlin",),
     "backreferences_dir": os.path.join("gen_modules", "backreferences"),
     "remove_config_comments": True,

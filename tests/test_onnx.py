@@ -10,6 +10,8 @@ and its labels must be the same except where the scores tie.
 import functools
 import importlib
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -400,6 +402,16 @@ def test_oldest_opset(dtype):
         outputs = run(model, data, target_opset=sknonlin_onnx.MIN_OPSET)
         for old, new in zip(outputs, run(model, data), strict=True):
             assert_array_equal(old, new)
+
+
+def test_discovery_does_not_import_the_converters():
+    # all_estimators imports every module of the package; the converters need
+    # the optional extra and register themselves, so it leaves them alone.
+    code = (
+        "import sys; from sknonlin.utils import all_estimators; all_estimators(); "
+        "assert 'skl2onnx' not in sys.modules and 'sknonlin.onnx' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
 
 
 def test_conversion_leaves_the_estimator_unchanged():
