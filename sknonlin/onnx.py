@@ -168,9 +168,11 @@ class _Graph:
     def constant(self, value, dtype=None):
         """Name of an initializer holding ``value`` (as ``dtype``); shared if equal.
 
-        Arrays of str become ONNX string tensors.
+        Integers become int64, arrays of str ONNX string tensors.
         """
         value = np.asarray(value, dtype=dtype)
+        if value.dtype.kind in "iu":
+            value = value.astype(np.int64)
         if value.dtype.kind in "UO":
             proto = TensorProto.STRING
             content = [str(s).encode("utf-8") for s in value.ravel()]
