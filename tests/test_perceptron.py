@@ -317,11 +317,12 @@ def test_multiclass_integer_ties_match_python_transcription():
 
 def _one_step(coef, x, y):
     """Run the dense binary kernel on one sample; return the mistake count."""
-    *_, mistakes = binary_epoch_dense(
-        np.array([x]), np.array([y]), np.ones(1), np.zeros(1, dtype=np.intp),
-        False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, 2.0**-53,
+    *_, mistakes, _, bad = binary_epoch_dense(
+        np.array([x]), np.array([y]), np.ones(1), 1.0, np.zeros(1, dtype=np.intp),
+        False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, False, 2.0**-53,
         2.0**-1075,
     )  # fmt: skip
+    assert bad == -1
     return mistakes
 
 
@@ -624,7 +625,7 @@ def test_errors(Estimator):
         Estimator().fit(X, np.linspace(0, 1, 30))
     with pytest.raises(InvalidParameterError, match="'max_iter' parameter"):
         Estimator(max_iter=0).fit(X, y)
-    with pytest.raises(ValueError, match="The weights overflowed at epoch 1"):
+    with pytest.raises(ValueError, match="too large for the dtype of X"):
         Estimator(shuffle=False).fit(
             [[10.0], [-10.0]], [1, 0], sample_weight=[1e308, 1.0]
         )
