@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron as SklearnPerceptron
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -649,3 +649,393 @@ def test_averaged_multiclass_beats_sklearn_on_digits():
     ours = _quiet_fit(ours, X_train, y_train)
     theirs = SklearnPerceptron(random_state=0).fit(X_train, y_train)
     assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test)
+
+
+# -- scikit-learn's options, as scikit-learn's Perceptron has them -----------------
+
+
+def _sklearn_perceptron(**params):
+    return SklearnPerceptron(penalty=None, shuffle=False, **params)
+
+
+_OPTION_CASES = [
+    {"eta0": 0.3},
+    {"eta0": 7.0, "fit_intercept": False},
+    {"tol": 1e-3, "n_iter_no_change": 2},
+    {"tol": 0.0, "n_iter_no_change": 1, "eta0": 0.1},
+    {"early_stopping": True, "validation_fraction": 0.2, "random_state": 0},
+    {"early_stopping": True, "tol": 1e-3, "n_iter_no_change": 2, "random_state": 3},
+    {"class_weight": "balanced"},
+    {"class_weight": {"neg": 0.3, "pos": 2.7}, "eta0": 0.7},
+    {"coef_init": True, "eta0": 0.45},
+    {"coef_init": True, "class_weight": "balanced", "tol": 1e-4},
+]
+
+
+@pytest.mark.parametrize("options", _OPTION_CASES, ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_perceptron_matches_sklearn_across_options(options, dtype, weighted):
+    X, y = _linear_data(n_samples=150, n_features=7, noise=0.25, seed=30)
+    X = X.astype(dtype)
+    labels = np.array(["neg", "pos"])[y]
+    rng = np.random.RandomState(31)
+    sample_weight = rng.uniform(0.0, 4.0, size=len(y)) if weighted else None
+    params = dict(options)
+    fit_params = {"sample_weight": sample_weight}
+    if params.pop("coef_init", False):
+        fit_params["coef_init"] = rng.randn(1, 7)
+        fit_params["intercept_init"] = rng.randn(1)
+    params.setdefault("tol", None)
+    params.setdefault("eta0", 1.0)
+    ours = _quiet_fit(Perceptron(shuffle=False, max_iter=25, **params), X, labels,
+                      **fit_params)  # fmt: skip
+    theirs = _quiet_fit(_sklearn_perceptron(max_iter=25, **params), X, labels,
+                        **fit_params)  # fmt: skip
+    assert ours.coef_.dtype == dtype
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    # scikit-learn keeps a float64 intercept_ for float32 data; ours is that
+    # same number rounded to the dtype of X.
+    np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(dtype))
+    if ours.mistakes_[-1] > 0:
+        # Neither stopped on an epoch without mistakes: the same epochs ran.
+        assert ours.n_iter_ == theirs.n_iter_
+
+
+def test_float32_updates_with_any_sample_weight_match_sklearn():
+    # Sample weights float32 cannot represent, and features whose products
+    # with them are inexact in float32: each update must round as
+    # scikit-learn's does (product and sum in float64, rounded once).
+    for seed in range(40):
+        rng = np.random.RandomState(seed)
+        n_samples, n_features = rng.randint(5, 60), rng.randint(1, 9)
+        X = (rng.randn(n_samples, n_features) * 10 ** rng.uniform(-3, 3)).astype(
+            np.float32
+        )
+        y = rng.randint(0, 2, n_samples)
+        y[:2] = [0, 1]
+        sample_weight = rng.uniform(0, 1, n_samples) * 10 ** rng.uniform(-4, 4)
+        eta0 = float(rng.choice([1.0, 0.1, 3.7]))
+        ours = _quiet_fit(
+            Perceptron(shuffle=False, max_iter=4, eta0=eta0),
+            X,
+            y,
+            sample_weight=sample_weight,
+        )
+        theirs = _quiet_fit(
+            _sklearn_perceptron(tol=None, eta0=eta0, max_iter=4),
+            X,
+            y,
+            sample_weight=sample_weight,
+        )
+        np.testing.assert_array_equal(ours.coef_, theirs.coef_, err_msg=f"{seed=}")
+        np.testing.assert_array_equal(
+            ours.intercept_, theirs.intercept_.astype(np.float32)
+        )
+
+
+def test_eta0_only_scales_weights_from_zero():
+    X, y = _linear_data(n_samples=80, noise=0.2, seed=32)
+    one = _quiet_fit(Perceptron(shuffle=False, max_iter=6), X, y)
+    quarter = _quiet_fit(Perceptron(shuffle=False, max_iter=6, eta0=0.25), X, y)
+    # A power of 2 scales every iterate exactly, so every decision is the same.
+    np.testing.assert_array_equal(quarter.coef_, 0.25 * one.coef_)
+    np.testing.assert_array_equal(quarter.intercept_, 0.25 * one.intercept_)
+    assert quarter.mistakes_ == one.mistakes_
+
+
+def test_default_stops_only_on_a_clean_epoch():
+    # tol=None by default: the lecture's algorithm runs until an epoch without
+    # mistakes or max_iter, whatever the loss does.
+    X, y = _linear_data(n_samples=100, noise=0.3, seed=33)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        clf = Perceptron(shuffle=False, max_iter=40).fit(X, y)
+    assert clf.n_iter_ == 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        stopped = Perceptron(shuffle=False, max_iter=40, tol=1e-3).fit(X, y)
+    assert stopped.n_iter_ < 40
+
+
+def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,
+                                    eta0=1.0, tol=None, n_iter_no_change=5,
+                                    class_weight=None, W0=None, b0=None,
+                                    validation=None):  # fmt: skip
+    """The multiclass perceptron with scikit-learn's options, in Python floats.
+
+    Each mistake moves the weights by ``eta0 * class_weight[y] * s``. With
+    ``tol``, training stops after ``n_iter_no_change`` epochs whose mean loss
+    ``max_k score_k - score_y`` did not drop by more than ``tol`` below the best
+    so far, or, with ``validation`` (indices held out of training), whose
+    weighted validation accuracy did not rise by ``tol`` above the best.
+    Training also stops after an epoch without mistakes.
+    """
+    n_samples, n_features = len(X), len(X[0])
+    W = [list(row) for row in W0] if W0 is not None else [
+        [0.0] * n_features for _ in range(n_classes)
+    ]  # fmt: skip
+    b = list(b0) if b0 is not None else [0.0] * n_classes
+    cw = class_weight or [1.0] * n_classes
+    held_out = set(validation or [])
+    train = [i for i in range(n_samples) if i not in held_out]
+
+    def scores_of(i):
+        out = []
+        for k in range(n_classes):
+            s = 0.0
+            for j in range(n_features):
+                s += W[k][j] * X[i][j]
+            out.append(s + b[k])
+        return out
+
+    def argmax(scores):
+        best = 0
+        for k in range(1, n_classes):
+            if scores[k] > scores[best]:
+                best = k
+        return best
+
+    best_loss, best_score, count, epochs = float("inf"), -float("inf"), 0, 0
+    for _ in range(max_iter):
+        epochs += 1
+        mistakes, loss = 0, 0.0
+        for i in train:
+            scores = scores_of(i)
+            y_hat = argmax(scores)
+            if y_hat != y[i]:
+                loss += scores[y_hat] - scores[y[i]]
+                u = eta0 * (cw[y[i]] * sample_weight[i])
+                if u != 0.0:
+                    mistakes += 1
+                    for j in range(n_features):
+                        W[y_hat][j] -= X[i][j] * u
+                        W[y[i]][j] += X[i][j] * u
+                    b[y_hat] -= u
+                    b[y[i]] += u
+        if mistakes == 0:
+            break
+        if tol is None:
+            continue
+        if held_out:
+            right = sum(
+                sample_weight[i] for i in held_out if argmax(scores_of(i)) == y[i]
+            )
+            score = right / sum(sample_weight[i] for i in held_out)
+            count = count + 1 if score < best_score + tol else 0
+            best_score = max(best_score, score)
+        else:
+            mean = loss / len(train)
+            count = count + 1 if mean > best_loss - tol else 0
+            best_loss = min(best_loss, mean)
+        if count >= n_iter_no_change:
+            break
+    return W, b, epochs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"eta0": 0.3},
+        {"tol": 1e-3, "n_iter_no_change": 2},
+        {"tol": 0.0, "n_iter_no_change": 1, "eta0": 2.5},
+        {"class_weight": {0: 0.5, 1: 2.0, 2: 1.25}},
+        {"class_weight": "balanced", "eta0": 0.8},
+        {"init": True, "eta0": 0.6},
+        {
+            "early_stopping": True,
+            "tol": 1e-3,
+            "n_iter_no_change": 2,
+            "validation_fraction": 0.25,
+            "random_state": 4,
+        },  # fmt: skip
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multiclass_options_match_python_transcription(options, weighted):
+    X, y = _linear_data(n_samples=120, n_features=4, n_classes=3, noise=0.3, seed=34)
+    rng = np.random.RandomState(35)
+    sample_weight = rng.uniform(0.1, 3.0, len(y)) if weighted else np.ones(len(y))
+    params = dict(options)
+    fit_params = {}
+    oracle = {}
+    if params.pop("init", False):
+        fit_params = {"coef_init": rng.randn(3, 4), "intercept_init": rng.randn(3)}
+        oracle = {"W0": fit_params["coef_init"].tolist(),
+                  "b0": fit_params["intercept_init"].tolist()}  # fmt: skip
+    clf = _quiet_fit(
+        MulticlassPerceptron(shuffle=False, max_iter=30, **params),
+        X, y, sample_weight=sample_weight if weighted else None, **fit_params,
+    )  # fmt: skip
+    class_weight = params.get("class_weight")
+    if class_weight == "balanced":
+        class_weight = (len(y) / (3 * np.bincount(y))).tolist()
+    elif class_weight is not None:
+        class_weight = [class_weight[k] for k in range(3)]
+    validation = None
+    if params.get("early_stopping"):
+        split = StratifiedShuffleSplit(test_size=0.25, random_state=4)
+        validation = next(split.split(np.zeros((len(y), 1)), y))[1].tolist()
+    W, b, epochs = _python_multiclass_with_options(
+        X.tolist(), y.tolist(), sample_weight.tolist(), 3, max_iter=30,
+        eta0=params.get("eta0", 1.0), tol=params.get("tol"),
+        n_iter_no_change=params.get("n_iter_no_change", 5),
+        class_weight=class_weight, validation=validation, **oracle,
+    )  # fmt: skip
+    np.testing.assert_array_equal(clf.coef_, W)
+    np.testing.assert_array_equal(clf.intercept_, b)
+    assert clf.n_iter_ == epochs
+
+
+def test_early_stopping_holds_out_the_validation_samples():
+    X, y = _linear_data(n_samples=100, noise=0.3, seed=36)
+    clf = _quiet_fit(
+        Perceptron(early_stopping=True, validation_fraction=0.2, random_state=0),
+        X,
+        y,
+    )
+    # Only the 80 training samples are visited in each epoch.
+    assert clf.t_ == 80 * clf.n_iter_
+    with pytest.raises(ValueError, match="early_stopping should be False"):
+        Perceptron(early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    # The split is scikit-learn's: stratified, drawn with random_state.
+    split = StratifiedShuffleSplit(test_size=0.2, random_state=0)
+    validation = next(split.split(np.zeros((100, 1)), y))[1]
+    sample_weight = np.ones(100)
+    sample_weight[validation] = 0.0
+    with pytest.raises(ValueError, match="sample weights of the validation set"):
+        Perceptron(early_stopping=True, validation_fraction=0.2, random_state=0).fit(
+            X, y, sample_weight=sample_weight
+        )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_class_weight_and_init_errors(Estimator):
+    X, y = _linear_data(n_samples=40, seed=37)
+    with pytest.raises(ValueError, match="class_weight='balanced' is not supported"):
+        Estimator(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"coef_init has shape \(3,\)"):
+        Estimator().fit(X, y, coef_init=np.zeros(3))
+    with pytest.raises(ValueError, match=r"intercept_init has shape \(5,\)"):
+        Estimator().fit(X, y, intercept_init=np.zeros(5))
+    with pytest.raises(ValueError, match="must be finite"):
+        Estimator().fit(X, y, intercept_init=np.full(2 - (Estimator is Perceptron),
+                                                     np.inf))  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="'eta0' parameter"):
+        Estimator(eta0=0.0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'class_weight' parameter"):
+        Estimator(class_weight="even").fit(X, y)
+
+
+def test_class_weight_multiplies_sample_weight():
+    X, y = _linear_data(n_samples=90, noise=0.2, seed=38)
+    sample_weight = np.random.RandomState(39).uniform(0.5, 2.0, 90)
+    class_weight = {0: 0.25, 1: 4.0}
+    weighted = _quiet_fit(
+        Perceptron(shuffle=False, max_iter=5, class_weight=class_weight), X, y,
+        sample_weight=sample_weight,
+    )  # fmt: skip
+    combined = sample_weight * np.where(y == 1, 4.0, 0.25)
+    direct = _quiet_fit(
+        Perceptron(shuffle=False, max_iter=5), X, y, sample_weight=combined
+    )
+    np.testing.assert_array_equal(weighted.coef_, direct.coef_)
+    np.testing.assert_array_equal(weighted.intercept_, direct.intercept_)
+
+
+# -- silent overflow, corrupted sparse input -------------------------------------
+
+
+def _huge_data(container):
+    # Products of 1e200 by weights of 1e200 overflow to +-inf; their sum is NaN.
+    X = np.array([[1e200, 1e200], [1e200, -1e200], [-1e200, 1e200]])
+    return container(X), np.array([1, 0, 0])
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_non_finite_margin_is_an_error(Estimator, container):
+    X, y = _huge_data(container)
+    with pytest.raises(ValueError, match=r"margin of sample \d is not finite"):
+        Estimator(shuffle=False).fit(X, y)
+    with pytest.raises(ValueError, match="not finite"):
+        Estimator(shuffle=False).partial_fit(X, y, classes=[0, 1])
+
+
+def _corrupt(X, how):
+    X = X.copy()
+    if how == "index out of range":
+        X.indices[1] = X.shape[1] if X.format == "csr" else X.shape[0]
+    elif how == "negative index":
+        X.indices[0] = -1
+    elif how == "decreasing indptr":
+        X.indptr[2] = X.indptr[1] - 1
+    elif how == "indptr not from 0":
+        X.indptr[0] = 1
+    elif how == "uint64 index too large":
+        X.indices = X.indices.astype(np.uint64)
+        X.indices[0] = np.uint64(2**63 + 5)
+    return X
+
+
+_CORRUPTIONS = [
+    "index out of range",
+    "negative index",
+    "decreasing indptr",
+    "indptr not from 0",
+    "uint64 index too large",
+]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "container", [sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.csc_array]
+)
+@pytest.mark.parametrize("how", _CORRUPTIONS)
+def test_corrupted_sparse_structure_is_refused(Estimator, container, how):
+    X, y = _linear_data(n_samples=20, seed=40)
+    X[np.abs(X) < 0.3] = 0.0
+    bad = _corrupt(container(X), how)
+    pattern = "(indices|indptr|int64)"
+    with pytest.raises(ValueError, match=pattern):
+        Estimator().fit(bad, y)
+    with pytest.raises(ValueError, match=pattern):
+        Estimator().partial_fit(bad, y, classes=[0, 1])
+    clf = Estimator(random_state=0, max_iter=1000).fit(X, y)
+    before = clf.coef_.copy()
+    with pytest.raises(ValueError, match=pattern):
+        clf.partial_fit(bad, y)
+    np.testing.assert_array_equal(clf.coef_, before)
+    with pytest.raises(ValueError, match=pattern):
+        clf.predict(bad)
+    with pytest.raises(ValueError, match=pattern):
+        clf.decision_function(bad)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_uint64_sparse_indices_are_accepted(Estimator):
+    X, y = _linear_data(n_samples=30, seed=41)
+    X[np.abs(X) < 0.3] = 0.0
+    X_csr = sp.csr_matrix(X)
+    wide = X_csr.copy()
+    wide.indices = wide.indices.astype(np.uint64)
+    wide.indptr = wide.indptr.astype(np.uint64)
+    a = Estimator(random_state=0, max_iter=1000).fit(X_csr, y)
+    b = Estimator(random_state=0, max_iter=1000).fit(wide, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.decision_function(X_csr), b.decision_function(wide))
+
+
+# -- labels --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_none_among_the_labels_is_refused(Estimator):
+    X = np.array([[1.0], [2.0], [3.0]])
+    with pytest.raises(ValueError, match="classes contains None"):
+        Estimator().partial_fit(X[:2], ["a", "b"], classes=["a", "b", None])
+    with pytest.raises(ValueError, match="y contains None"):
+        Estimator().fit(X, np.array([None, "a", "b"], dtype=object))
+    with pytest.raises(ValueError, match="y contains None"):
+        Estimator().partial_fit(X, np.array(["a", None, "b"], dtype=object),
+                                classes=["a", "b"])  # fmt: skip
