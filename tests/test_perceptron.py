@@ -847,7 +847,7 @@ def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,
             "n_iter_no_change": 2,
             "validation_fraction": 0.25,
             "random_state": 4,
-        },  # fmt: skip
+        },
     ],
     ids=str,
 )
