@@ -1,18 +1,24 @@
 """Tests of Perceptron and MulticlassPerceptron."""
 
+import pickle
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Perceptron as SklearnPerceptron
 from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import check_is_fitted
 
 from sknonlin import MulticlassPerceptron, Perceptron, PolynomialFeatureMap
+from sknonlin import _perceptron as _perceptron_module
+from sknonlin._callbacks import CALLBACKS_AVAILABLE
 from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
 
 ESTIMATORS = [Perceptron, MulticlassPerceptron]
@@ -1039,3 +1045,210 @@ def test_none_among_the_labels_is_refused(Estimator):
     with pytest.raises(ValueError, match="y contains None"):
         Estimator().partial_fit(X, np.array(["a", None, "b"], dtype=object),
                                 classes=["a", "b"])  # fmt: skip
+
+
+# -- failure atomicity -----------------------------------------------------------
+
+# What scikit-learn keeps on the estimator for its callbacks, not fitted state.
+_CALLBACK_KEYS = {
+    "_skl_callbacks",
+    "_callback_fit_ctx",
+    "_skl_callbacks_to_teardown",
+    "_parent_callback_ctx",
+}
+
+
+def _state_of(estimator):
+    """Every attribute of the estimator but its callbacks, as bytes."""
+    return {
+        key: pickle.dumps(value)
+        for key, value in vars(estimator).items()
+        if key not in _CALLBACK_KEYS
+    }
+
+
+class _InterruptAtFirstEpochEnd:
+    """A callback that interrupts the fit when its first epoch ends."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        if context.parent is not None:
+            raise KeyboardInterrupt
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def _callbacks(with_interrupt):
+    if not CALLBACKS_AVAILABLE:
+        return []
+    from sklearn.callback import ScoringMonitor
+
+    callbacks = [ScoringMonitor(scoring="accuracy")]
+    try:
+        from sklearn.callback import ProgressBar
+
+        callbacks.append(ProgressBar())  # runs a non-daemon thread during a fit
+    except ImportError:  # rich is not installed
+        pass
+    if with_interrupt:
+        callbacks.append(_InterruptAtFirstEpochEnd())
+    return callbacks
+
+
+def _interrupting_kernel(kernel, fail_at_call):
+    calls = []
+
+    def wrapper(*args):
+        calls.append(1)
+        if len(calls) == fail_at_call:
+            raise KeyboardInterrupt
+        return kernel(*args)
+
+    return wrapper
+
+
+_FAILURES = [
+    "overflow",
+    "late bad input",
+    "interrupt in kernel",
+    "interrupt in callback",
+]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("fitted", [False, True], ids=["fresh", "fitted"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("failure", _FAILURES)
+def test_a_failed_call_leaves_the_estimator_as_it_was(
+    Estimator, fitted, method, failure, monkeypatch
+):
+    X, y = _linear_data(n_samples=60, noise=0.3, seed=50)
+    params = dict(max_iter=5, random_state=0, average=True)
+
+    def make():
+        est = Estimator(**params)
+        if CALLBACKS_AVAILABLE:
+            est.set_callbacks(*_callbacks(failure == "interrupt in callback"))
+        if fitted:
+            # The fitted state comes from other data: a failure must not mix
+            # the new classes or features with the old weights.
+            X_old = np.hstack([X, X[:, :1]]) if method == "fit" else X
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.set_callbacks(*_callbacks(False)) if CALLBACKS_AVAILABLE else None
+                est.fit(X_old, np.where(y == 1, 7, 3) if method == "fit" else y)
+                if CALLBACKS_AVAILABLE:
+                    est.set_callbacks(*_callbacks(failure == "interrupt in callback"))
+        return est
+
+    est, twin = make(), make()
+    before = _state_of(est)
+    X_new, y_new, kwargs = X, y, {}
+    if failure == "overflow":
+        X_new = X * 1e200
+    elif failure == "late bad input":
+        est.set_params(class_weight={0: 1.0, 5: 2.0})  # 5 is not a class
+    elif failure == "interrupt in kernel":
+        name = {
+            Perceptron: "binary_epoch_dense",
+            MulticlassPerceptron: "multiclass_epoch_dense",
+        }[Estimator]
+        kernel = getattr(_perceptron_module, name)
+        fail_at = 2 if method == "fit" else 1  # after a finished epoch in fit
+        monkeypatch.setattr(
+            _perceptron_module, name, _interrupting_kernel(kernel, fail_at)
+        )
+    if method == "partial_fit" and not fitted:
+        kwargs["classes"] = [0, 1]
+    expected = KeyboardInterrupt if failure.startswith("interrupt") else ValueError
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(expected):
+            getattr(est, method)(X_new, y_new, **kwargs)
+    if failure == "late bad input":
+        est.set_params(class_weight=None)
+    assert _state_of(est) == before
+    if not fitted:
+        with pytest.raises(NotFittedError):
+            check_is_fitted(est)
+    # No thread started for the fit (a progress bar's) outlives it.
+    assert [
+        t
+        for t in threading.enumerate()
+        if not t.daemon and t is not threading.main_thread()
+    ] == []
+    # The estimator goes on as if the failed call had never happened.
+    monkeypatch.undo()
+    for e in (est, twin):
+        if CALLBACKS_AVAILABLE:
+            e.set_callbacks(*_callbacks(False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            getattr(e, method)(X, y, **kwargs)
+    np.testing.assert_array_equal(est.coef_, twin.coef_)
+    np.testing.assert_array_equal(est.intercept_, twin.intercept_)
+    assert est.mistakes_ == twin.mistakes_
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("average", [False, True])
+def test_fitted_arrays_share_no_memory_with_the_training_state(Estimator, average):
+    X, y = _linear_data(n_samples=60, noise=0.3, seed=51)
+    clf = Estimator(shuffle=False, average=average)
+    clf.partial_fit(X, y, classes=[0, 1])
+    coef, intercept = clf.coef_, clf.intercept_
+    kept = coef.copy(), intercept.copy()
+    for internal in (clf._coef, clf._intercept):
+        assert not np.shares_memory(coef, internal)
+        assert not np.shares_memory(intercept, internal)
+    clf.partial_fit(X, y)
+    # The next call trains on its own arrays: what the user held is unchanged.
+    np.testing.assert_array_equal(coef, kept[0])
+    np.testing.assert_array_equal(intercept, kept[1])
+    assert not np.array_equal(clf.coef_, kept[0])
+
+
+# -- threads -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_concurrent_predictions_equal_sequential_ones(Estimator, container):
+    n_classes = 2 if Estimator is Perceptron else 4
+    X, y = _linear_data(n_samples=400, n_features=8, n_classes=n_classes, seed=52)
+    X[np.abs(X) < 0.3] = 0.0
+    X = container(X)
+    clf = _quiet_fit(Estimator(random_state=0, max_iter=20), X, y)
+    chunks = [X[i : i + 50] for i in range(0, 400, 50)] * 4
+    expected = [(clf.predict(c), clf.decision_function(c)) for c in chunks]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda c: (clf.predict(c), clf.decision_function(c)), chunks)
+        )
+    for (p, d), (p_seq, d_seq) in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(p, p_seq)
+        np.testing.assert_array_equal(d, d_seq)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_concurrent_fits_equal_sequential_ones(Estimator):
+    # The kernels release the GIL; fits in threads touch no shared state.
+    # Separable data, so that every fit converges: warning filters are not
+    # thread-safe, so no fit here may warn.
+    X, y = _linear_data(n_samples=300, n_features=6, seed=53)
+
+    def fit(seed):
+        return Estimator(random_state=seed, max_iter=1000).fit(X, y).coef_
+
+    seeds = list(range(8))
+    expected = [fit(s) for s in seeds]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(fit, seeds))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
