@@ -637,12 +637,43 @@ class Perceptron(_BasePerceptron):
     max_iter : int, default=100
         Maximum number of epochs (passes over the training data) in ``fit``.
 
+    tol : float or None, default=None
+        With a number, training also stops, as in scikit-learn, after
+        ``n_iter_no_change`` epochs in a row whose mean training loss did not
+        fall below the best so far minus ``tol`` (with ``early_stopping``: whose
+        validation accuracy did not rise above the best so far plus ``tol``).
+        None keeps only the stop after an epoch with no mistake.
+
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
         With ``shuffle=False`` they are visited in the order given.
 
+    eta0 : float, default=1.0
+        Step size: each update is scaled by ``eta0``. From zero weights it
+        only scales the weights; it matters with ``coef_init``,
+        ``intercept_init`` or ``warm_start``.
+
     random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling. Pass an int for reproducible results.
+        Seed of the shuffling and of the validation split. Pass an int for
+        reproducible results.
+
+    early_stopping : bool, default=False
+        Whether to hold out a stratified fraction ``validation_fraction`` of
+        the training data and, with ``tol``, stop when the accuracy on it stops
+        improving. The held-out samples are never trained on. Not available in
+        ``partial_fit``.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=5
+        Number of epochs without progress (see ``tol``) before stopping.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class, ``{label: weight}``; each update is scaled by the
+        weight of its sample's class times its sample weight. "balanced" uses
+        ``n_samples / (n_classes * np.bincount(y))`` (``fit`` only). None gives
+        every class a weight of 1.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the weights of the previous fit
@@ -667,11 +698,12 @@ class Perceptron(_BasePerceptron):
         The two labels. A positive ``decision_function`` means ``classes_[1]``.
 
     n_iter_ : int
-        Number of epochs run since the weights were last set to zero.
+        Number of epochs run since the weights were last initialized (to
+        zero, or to ``coef_init``).
 
     t_ : int
         Number of training steps (samples visited) since the weights were last
-        set to zero.
+        initialized.
 
     mistakes_ : list of int
         Number of mistakes, i.e. updates, in each of those epochs.
@@ -695,21 +727,36 @@ class Perceptron(_BasePerceptron):
     sample ``(x, y)`` of weight ``s``::
 
         if y (wᵀx + b) > 0:  keep w and b
-        else:                w ← w + s y x,   b ← b + s y
+        else:                w ← w + η s y x,   b ← b + η s y
 
-    This is stochastic gradient descent with step 1 on the loss
-    ``max(0, -y (wᵀx + b))``. A margin of exactly 0 counts as a mistake, and
+    with ``η = eta0`` (and ``s`` multiplied by the weight of the class of ``y``
+    with ``class_weight``). This is stochastic gradient descent with step ``η``
+    on the loss ``max(0, -y (wᵀx + b))``. A margin of exactly 0 counts as a mistake, and
     predicts ``classes_[0]``. On linearly separable data the number of
     mistakes is finite (Novikoff's theorem), so training stops by itself
     given enough epochs.
 
     The margin is the sum of the products ``w_j x_j`` (in the dtype of ``X``)
-    added in float64 in feature order, then ``b``. With ``shuffle=False`` on
-    dense data, the result is the same to the bit as scikit-learn's
-    ``Perceptron(shuffle=False, tol=None, eta0=1.0, penalty=None)`` with the
-    same ``fit_intercept`` and ``max_iter``: an epoch with no mistake changes
-    nothing, so stopping after one gives the same weights. On sparse data
-    scikit-learn damps the intercept's updates, this estimator does not.
+    added in float64 in feature order, then ``b``. A margin that is not
+    finite (features so large that the products overflow) raises a
+    ``ValueError``, as do weights that overflow; the estimator is then left
+    as it was before the call. The step ``u = η s y`` is computed in
+    float64; each new ``w_j = w_j + x_j u`` is computed in float64 from ``u``
+    rounded to the dtype of ``X``, and rounded once; ``b`` is kept in float64
+    during training.
+
+    With ``shuffle=False`` on dense data, ``coef_`` is the same to the bit as
+    that of scikit-learn's ``Perceptron(penalty=None, shuffle=False)`` with the
+    same ``fit_intercept``, ``max_iter``, ``eta0``, ``tol``,
+    ``n_iter_no_change``, ``early_stopping``, ``validation_fraction``,
+    ``class_weight``, ``coef_init``, ``intercept_init`` and sample weights, in
+    float64 and float32; so is ``intercept_``, which for float32 data is
+    scikit-learn's float64 intercept rounded to float32. An epoch with no
+    mistake changes nothing, so stopping after one gives the same weights
+    (``n_iter_`` may then be smaller). On sparse data scikit-learn damps the
+    intercept's updates, this estimator does not. Unlike scikit-learn's,
+    this estimator is binary only: three or more classes raise an error that
+    points to :class:`MulticlassPerceptron`.
 
     With ``average=True`` and ``w_t`` the weights after step ``t``,
     ``coef_ = (1/T) Σ_{t=1..T} w_t``. It is computed lazily: each update
@@ -823,12 +870,43 @@ class MulticlassPerceptron(_BasePerceptron):
     max_iter : int, default=100
         Maximum number of epochs (passes over the training data) in ``fit``.
 
+    tol : float or None, default=None
+        With a number, training also stops, as in scikit-learn, after
+        ``n_iter_no_change`` epochs in a row whose mean training loss did not
+        fall below the best so far minus ``tol`` (with ``early_stopping``: whose
+        validation accuracy did not rise above the best so far plus ``tol``).
+        None keeps only the stop after an epoch with no mistake.
+
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
         With ``shuffle=False`` they are visited in the order given.
 
+    eta0 : float, default=1.0
+        Step size: each update is scaled by ``eta0``. From zero weights it
+        only scales the weights; it matters with ``coef_init``,
+        ``intercept_init`` or ``warm_start``.
+
     random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling. Pass an int for reproducible results.
+        Seed of the shuffling and of the validation split. Pass an int for
+        reproducible results.
+
+    early_stopping : bool, default=False
+        Whether to hold out a stratified fraction ``validation_fraction`` of
+        the training data and, with ``tol``, stop when the accuracy on it stops
+        improving. The held-out samples are never trained on. Not available in
+        ``partial_fit``.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=5
+        Number of epochs without progress (see ``tol``) before stopping.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class, ``{label: weight}``; each update is scaled by the
+        weight of its sample's class times its sample weight. "balanced" uses
+        ``n_samples / (n_classes * np.bincount(y))`` (``fit`` only). None gives
+        every class a weight of 1.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the weights of the previous fit
@@ -853,11 +931,12 @@ class MulticlassPerceptron(_BasePerceptron):
         The labels, sorted.
 
     n_iter_ : int
-        Number of epochs run since the weights were last set to zero.
+        Number of epochs run since the weights were last initialized (to
+        zero, or to ``coef_init``).
 
     t_ : int
         Number of training steps (samples visited) since the weights were last
-        set to zero.
+        initialized.
 
     mistakes_ : list of int
         Number of mistakes, i.e. updates, in each of those epochs.
@@ -880,12 +959,20 @@ class MulticlassPerceptron(_BasePerceptron):
 
         ŷ = argmax_k  w_kᵀx + b_k        (ties go to the lowest k)
         if ŷ = y:  keep W and b
-        else:      w_ŷ ← w_ŷ - s x,   w_y ← w_y + s x
-                   b_ŷ ← b_ŷ - s,     b_y ← b_y + s
+        else:      w_ŷ ← w_ŷ - η s x,   w_y ← w_y + η s x
+                   b_ŷ ← b_ŷ - η s,     b_y ← b_y + η s
 
-    Each score is the sum of the products ``w_kj x_j`` (in the dtype of
-    ``X``) added in float64 in feature order, then ``b_k``; with
-    ``shuffle=False`` the weights are this algorithm's to the bit.
+    with ``η = eta0`` (and ``s`` multiplied by the weight of class ``y`` with
+    ``class_weight``). Each score is the sum of the products ``w_kj x_j`` (in
+    the dtype of ``X``) added in float64 in feature order, then ``b_k``; the
+    updates round as in :class:`Perceptron`. With ``shuffle=False`` the
+    weights are this algorithm's to the bit. A score that is not finite, or
+    weights that overflow, raise a ``ValueError``.
+
+    ``tol``, ``n_iter_no_change``, ``early_stopping`` and
+    ``validation_fraction`` stop training by scikit-learn's rule, with the
+    multiclass perceptron loss ``max_k (w_kᵀx + b_k) - (w_yᵀx + b_y)`` (zero
+    when the prediction is right) in place of the binary one.
 
     With two classes, ``decision_function`` returns the 1-D score
     ``(w_2 - w_1)ᵀx + (b_2 - b_1)``: positive means ``classes_[1]``, and a

@@ -11,6 +11,14 @@ intercept is added last. The binary kernels decide the sign of that sum to the
 bit while adding the products in a faster, reordered way most of the time (see
 ``_sign_is_certain``).
 
+A mistake moves the weights by a step ``u`` computed in float64 (the step
+size times the sample's weight, and its sign for the binary perceptron). Each
+weight becomes ``w_j + x_j u`` computed in float64 from ``u`` rounded to the
+dtype of the weights, then rounded once to that dtype: for float32 data this is
+how scikit-learn's SGD rounds, so the binary perceptron keeps its bits. The
+intercepts take ``u`` itself. A score that is not finite stops the epoch and is
+reported to the caller, which refuses the fit.
+
 The epochs take ``prefetch=True`` when ``order`` is shuffled: rows are then
 fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``).
 
