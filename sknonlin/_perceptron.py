@@ -46,18 +46,12 @@ def _rounding_constants(dtype):
 
 def _check_no_none(values, name):
     """Refuse ``None`` among labels: it cannot be sorted with other labels."""
-    values = np.asarray(values, dtype=object if _has_none(values) else None)
-    if values.dtype == object and any(v is None for v in values.ravel()):
+    values = np.asarray(values)
+    # Only an object array can hold None; compare elementwise, not with `is`.
+    if values.dtype == object and np.any(values == None):  # noqa: E711
         raise ValueError(
             f"{name} contains None; every label must be a number or a string."
         )
-
-
-def _has_none(values):
-    try:
-        return any(v is None for v in values)
-    except TypeError:
-        return False
 
 
 class _TrainingState:
