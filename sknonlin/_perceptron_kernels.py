@@ -160,6 +160,17 @@ def shuffled_order(n_samples, seed):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _column(index):
+    """A stored column index as an unsigned integer.
+
+    Indices were checked to lie in ``[0, n_features)`` before any kernel
+    runs; unsigned, they index without numba's test for negative indices,
+    which costs a tenth of a sparse epoch.
+    """
+    return np.uint64(index)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _dot_sequential_dense(coef, X, i):
     """``coef · X[i]`` added feature by feature, left to right."""
     s = 0.0
@@ -173,7 +184,7 @@ def _dot_sequential_csr(coef, data, indices, start, end):
     """``coef · x`` over the stored entries ``start:end``, left to right."""
     s = 0.0
     for k in range(start, end):
-        s += coef[indices[k]] * data[k]
+        s += coef[_column(indices[k])] * data[k]
     return s
 
 
@@ -213,10 +224,10 @@ def _dot_and_abs_csr(coef, data, indices, start, end):
     a0 = a1 = a2 = a3 = 0.0
     k = start
     while k + _UNROLL <= end:
-        p0 = coef[indices[k]] * data[k]
-        p1 = coef[indices[k + 1]] * data[k + 1]
-        p2 = coef[indices[k + 2]] * data[k + 2]
-        p3 = coef[indices[k + 3]] * data[k + 3]
+        p0 = coef[_column(indices[k])] * data[k]
+        p1 = coef[_column(indices[k + 1])] * data[k + 1]
+        p2 = coef[_column(indices[k + 2])] * data[k + 2]
+        p3 = coef[_column(indices[k + 3])] * data[k + 3]
         s0 += p0
         s1 += p1
         s2 += p2
@@ -227,7 +238,7 @@ def _dot_and_abs_csr(coef, data, indices, start, end):
         a3 += abs(p3)
         k += _UNROLL
     while k < end:
-        p0 = coef[indices[k]] * data[k]
+        p0 = coef[_column(indices[k])] * data[k]
         s0 += p0
         a0 += abs(p0)
         k += 1
@@ -400,13 +411,15 @@ def binary_epoch_csr(
                     step[0] = u
                     c = np.float64(step[0])
                     for k in range(start, end):
-                        j = indices[k]
+                        j = _column(indices[k])
                         coef[j] = coef[j] + np.float64(data[k]) * c
                     if fit_intercept:
                         intercept += u
                     if average:
                         for k in range(start, end):
-                            avg_coef[indices[k]] += t * (np.float64(data[k]) * c)
+                            avg_coef[_column(indices[k])] += t * (
+                                np.float64(data[k]) * c
+                            )
                         if fit_intercept:
                             avg_intercept += t * u
                     mistakes += 1
@@ -553,7 +566,7 @@ def multiclass_epoch_csr(
             end = indptr[i + 1]
             scores[:] = 0.0
             for p in range(start, end):
-                j = indices[p]
+                j = _column(indices[p])
                 x_ij = data[p]
                 for k in range(n_classes):
                     scores[k] += coef[j, k] * x_ij
@@ -570,7 +583,7 @@ def multiclass_epoch_csr(
                     step[0] = u
                     c = np.float64(step[0])
                     for p in range(start, end):
-                        j = indices[p]
+                        j = _column(indices[p])
                         x_ij = np.float64(data[p])
                         coef[j, y_hat] = coef[j, y_hat] - x_ij * c
                         coef[j, y_i] = coef[j, y_i] + x_ij * c
