@@ -296,11 +296,15 @@ class _BasePerceptron(
         X, y, classes_, y_index, sample_weight = self._validate_training_data(
             X, y, sample_weight, classes, continuing
         )
-        class_weight = compute_class_weight(self.class_weight, classes=classes_, y=y)
         # The weight of each update: the class weight (rounded to the dtype of
-        # X) times the sample weight, multiplied in that dtype.
+        # X) times the sample weight, multiplied in that dtype. The validation
+        # score and the callbacks see the sample weights alone.
+        update_weight = sample_weight
         if self.class_weight is not None:
-            sample_weight = class_weight.astype(X.dtype)[y_index] * sample_weight
+            class_weight = compute_class_weight(
+                self.class_weight, classes=classes_, y=y
+            )
+            update_weight = class_weight.astype(X.dtype)[y_index] * sample_weight
         state = self._start_state(X, classes_, continuing, incremental, init)
         y_encoded = self._encode_y(y_index, X.dtype)
 
@@ -324,7 +328,7 @@ class _BasePerceptron(
                 seed = state.rng.randint(np.iinfo(np.int64).max, dtype=np.int64)
                 order = train[shuffled_order(train.shape[0], seed)]
             mistakes, loss = self._checked_epoch(
-                state, X, y_encoded, sample_weight, order, stop.needs_loss
+                state, X, y_encoded, update_weight, order, stop.needs_loss
             )
             last_mistakes = mistakes
             message = f"Epoch {state.n_iter}, mistakes = {mistakes}"

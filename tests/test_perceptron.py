@@ -673,6 +673,13 @@ _OPTION_CASES = [
     {"early_stopping": True, "tol": 1e-3, "n_iter_no_change": 2, "random_state": 3},
     {"class_weight": "balanced"},
     {"class_weight": {"neg": 0.3, "pos": 2.7}, "eta0": 0.7},
+    {
+        "early_stopping": True,
+        "tol": 0.0,
+        "n_iter_no_change": 1,
+        "class_weight": {"neg": 0.05, "pos": 3.0},
+        "random_state": 5,
+    },
     {"coef_init": True, "eta0": 0.45},
     {"coef_init": True, "class_weight": "balanced", "tol": 1e-4},
 ]
