@@ -491,19 +491,25 @@ class _BasePerceptron(
 
     def _commit(self, state, classes_, dtype, continuing):
         """Assign the fitted attributes of a successful fit, all at once."""
-        public = state.public_weights(self.average, dtype)
-        mistakes = self.mistakes_ + state.mistakes if continuing else state.mistakes
-        self.classes_ = classes_
-        self._coef = state.coef
-        self._intercept = state.intercept
-        self._avg_coef = state.avg_coef
-        self._avg_intercept = state.avg_intercept
-        self._rng = state.rng
-        self.t_ = state.t
-        self.n_iter_ = state.n_iter
-        self.mistakes_ = mistakes
-        self.coef_ = public["coef_"]
-        self.intercept_ = public["intercept_"]
+        fitted = {
+            "classes_": classes_,
+            "_coef": state.coef,
+            "_intercept": state.intercept,
+            "_avg_coef": state.avg_coef,
+            "_avg_intercept": state.avg_intercept,
+            "_rng": state.rng,
+            "t_": state.t,
+            "n_iter_": state.n_iter,
+            **state.public_weights(self.average, dtype),
+        }
+        if continuing:
+            # Extended in place: a long stream of partial_fit calls must not
+            # copy the whole history at each call.
+            self.mistakes_.extend(state.mistakes)
+        else:
+            fitted["mistakes_"] = state.mistakes
+        # One call, so that an interruption cannot fall between attributes.
+        self.__dict__.update(fitted)
 
     def _encode_labels(self, y, classes, continuing):
         """The sorted classes, and the index in them of each label of ``y``."""
