@@ -342,7 +342,7 @@ class _BasePerceptron(
             if mistakes == 0:
                 break
             score = None
-            if validation is not None:
+            if validation is not None and stop.active:
                 score = self._validation_score(state, X, y_index, sample_weight,
                                                validation)  # fmt: skip
             if stop.no_improvement(loss / train.shape[0], score):
