@@ -146,10 +146,13 @@ def _segments(parent, factor):
     terms (no parent) form one run of consecutive features.
     """
     no_parent = parent < 0
+    # a term without parent never continues a run of terms with one (nor the
+    # reverse): the "no parent" marker -1 is not a column index, so -1 + 1
+    # must not read as the next parent column 0
     continues = np.where(
         no_parent[1:],
         no_parent[:-1] & (factor[1:] == factor[:-1] + 1),
-        (parent[1:] == parent[:-1] + 1) & (factor[1:] == factor[:-1]),
+        ~no_parent[:-1] & (parent[1:] == parent[:-1] + 1) & (factor[1:] == factor[:-1]),
     )
     continues &= (factor[1:] >= 0) & (factor[:-1] >= 0)
     starts = np.flatnonzero(np.r_[True, ~continues])

@@ -5,6 +5,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from numpy.polynomial import chebyshev, legendre
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
@@ -129,6 +132,74 @@ def test_dense_equals_polynomial_features(
     assert_array_equal(
         ours.get_feature_names_out(names), theirs.get_feature_names_out(names)
     )
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("degree", [2, 3, 4, 6, (2, 5)])
+def test_one_feature_without_bias_is_powers_of_x(degree, order):
+    x = np.array([[2.0], [3.0], [-0.5]])
+    lo, hi = (1, degree) if isinstance(degree, int) else degree
+    expected = np.hstack([x**p for p in range(max(lo, 1), hi + 1)])
+    out = PolynomialFeatureMap(
+        degree=degree, include_bias=False, order=order
+    ).fit_transform(x)
+    assert_array_equal(out, expected)
+
+
+@st.composite
+def _degrees(draw):
+    if draw(st.booleans()):
+        return draw(st.integers(0, 6))
+    low, high = sorted(draw(st.lists(st.integers(0, 6), min_size=2, max_size=2)))
+    return (low, high)
+
+
+@st.composite
+def _dense_inputs(draw):
+    # one feature is a corner worth drawing often
+    n_features = draw(st.one_of(st.just(1), st.integers(1, 6)))
+    n_samples = draw(st.integers(1, 8))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    width = 64 if dtype == np.float64 else 32
+    values = st.floats(-100, 100, width=width, allow_subnormal=False)
+    return draw(arrays(dtype, (n_samples, n_features), elements=values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    X=_dense_inputs(),
+    degree=_degrees(),
+    interaction_only=st.booleans(),
+    include_bias=st.booleans(),
+    order=st.sampled_from(["C", "F"]),
+)
+def test_property_dense_equals_polynomial_features(
+    X, degree, interaction_only, include_bias, order
+):
+    params = dict(
+        degree=degree,
+        interaction_only=interaction_only,
+        include_bias=include_bias,
+        order=order,
+    )
+    theirs, ours = _both(**params)
+    try:
+        expected = theirs.fit_transform(X)
+    except ValueError:
+        with pytest.raises(ValueError):
+            ours.fit(X)
+        return
+    out = ours.fit_transform(X)
+    assert_array_equal(out, expected, strict=True)
+    assert out.flags[f"{order}_CONTIGUOUS"]
+    assert ours.n_output_features_ == theirs.n_output_features_
+    if theirs.n_output_features_ == 0:
+        # scikit-learn cannot stack zero rows of powers
+        assert ours.powers_.shape == (0, X.shape[1])
+        assert ours.get_feature_names_out().shape == (0,)
+        return
+    assert_array_equal(ours.powers_, theirs.powers_)
+    assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
 
 
 @pytest.mark.parametrize("interaction_only", [False, True])
