@@ -1,7 +1,6 @@
 """The polynomial feature map φ(x): every monomial of total degree ≤ ``degree``."""
 
 import collections.abc
-import functools
 import os
 import warnings
 from numbers import Integral
@@ -74,90 +73,41 @@ def _parse_degree(degree, include_bias):
     )
 
 
-@functools.lru_cache(maxsize=16)
-def _expansion_plan(n_features, max_degree, interaction_only, include_bias, basis):
-    """Parent and factor of every term of degree ``0..max_degree``.
+# Bytes of a row block's working set (its part of the output, the scratch
+# terms and the factors): small enough to stay in a core's cache.
+_BLOCK_BYTES = 256 * 1024
+_MAX_BLOCK_ROWS = 256
 
-    Terms come in the column order of scikit-learn's ``PolynomialFeatures``:
-    bias, then by degree, lexicographically within a degree. A monomial term
-    ``x_a · (rest)`` (``a`` its smallest index) is ``column(rest) · x_a``, the
-    same multiplication ``PolynomialFeatures`` does, so values agree to the
-    bit. For an orthogonal basis the leading run ``x_a^p`` is split off
-    instead: ``column(rest) · P_p(t_a)``.
 
-    Returns read-only int64 arrays ``parent``, ``factor`` (index into the row
-    of factors: ``f`` for monomials, ``f * (max_degree + 1) + p`` otherwise;
-    -1 for the bias) and ``feature`` (the term's smallest feature index, -1
-    for the bias).
+def _block_rows(n_samples, row_width, itemsize):
+    """Rows per block, so that a block's working set takes about ``_BLOCK_BYTES``.
+
+    At least one row, however wide: the working buffers then take no more
+    than one output row.
     """
-    n_bias = int(include_bias)
-    n_total = n_bias + _count_output_features(
-        n_features, 0, max_degree, interaction_only
-    )
-    parent = np.full(n_total, -1, dtype=np.int64)
-    feature = np.full(n_total, -1, dtype=np.int64)
-    # length of the run of the smallest feature at the front of each term
-    lead = np.zeros(n_total, dtype=np.int64)
-    # parent once that whole run is split off (orthogonal bases)
-    rest = np.full(n_total, -1, dtype=np.int64)
-
-    if max_degree >= 1:
-        first = slice(n_bias, n_bias + n_features)
-        feature[first] = np.arange(n_features)
-        lead[first] = 1
-    # starts[f]: first column, among the terms of the previous degree, whose
-    # smallest feature is >= f (or > f for interaction_only).
-    starts = list(range(n_bias, n_bias + n_features + 1))
-    column = n_bias + n_features
-    for _ in range(2, max_degree + 1):
-        new_starts = []
-        end = starts[-1]
-        for f in range(n_features):
-            begin = starts[f + 1] if interaction_only else starts[f]
-            new_starts.append(column)
-            size = end - begin
-            if size <= 0:
-                continue
-            parents = np.arange(begin, end)
-            block = slice(column, column + size)
-            parent[block] = parents
-            feature[block] = f
-            same = feature[parents] == f
-            lead[block] = np.where(same, lead[parents] + 1, 1)
-            rest[block] = np.where(same, rest[parents], parents)
-            column += size
-        new_starts.append(column)
-        starts = new_starts
-
-    if basis == "monomial":
-        factor = feature.copy()
-    else:
-        factor = np.where(feature >= 0, feature * (max_degree + 1) + lead, -1)
-        parent = rest
-    for array in (parent, factor, feature):
-        array.setflags(write=False)
-    return parent, factor, feature
+    rows = _BLOCK_BYTES // max(row_width * itemsize, 1)
+    return int(max(1, min(rows, _MAX_BLOCK_ROWS, n_samples)))
 
 
-def _segments(parent, factor):
-    """Split a monomial plan into runs ``terms[d:d+L] = terms[p:p+L] * x_f``.
+def _dense_transform_bytes(
+    n_samples,
+    n_outputs,
+    n_scratch,
+    n_factors,
+    block_rows,
+    n_workers,
+    starts_shape,
+    itemsize,
+):
+    """Bytes a dense transform allocates: output, per-worker buffers, tables.
 
-    Returns the runs' first column, parent, length and factor. Degree-one
-    terms (no parent) form one run of consecutive features.
+    Each worker holds ``block_rows`` rows of scratch terms (degrees below
+    ``min_degree``) and of factors; the table of degree starts is int64.
     """
-    no_parent = parent < 0
-    # a term without parent never continues a run of terms with one (nor the
-    # reverse): the "no parent" marker -1 is not a column index, so -1 + 1
-    # must not read as the next parent column 0
-    continues = np.where(
-        no_parent[1:],
-        no_parent[:-1] & (factor[1:] == factor[:-1] + 1),
-        ~no_parent[:-1] & (parent[1:] == parent[:-1] + 1) & (factor[1:] == factor[:-1]),
-    )
-    continues &= (factor[1:] >= 0) & (factor[:-1] >= 0)
-    starts = np.flatnonzero(np.r_[True, ~continues])
-    lengths = np.diff(np.r_[starts, parent.shape[0]])
-    return starts, parent[starts], lengths, factor[starts]
+    output = n_samples * n_outputs * itemsize
+    buffers = n_workers * block_rows * (n_scratch + n_factors) * itemsize
+    table = starts_shape[0] * starts_shape[1] * 8
+    return output + buffers + table
 
 
 def _available_memory():
@@ -191,6 +141,12 @@ def _check_output_fits(shape, n_bytes, hint):
             f"more than the {_format_bytes(available)} of memory available. "
             f"{hint}"
         )
+
+
+# set on the estimator by validate_data during fit
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+# learned by fit for an orthogonal basis only
+_RANGE_ATTRIBUTES = ("data_min_", "data_max_")
 
 
 def _like_input_sparse_api(result, X):
@@ -383,22 +339,60 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
-        )
-        self._min_degree, self._max_degree = _parse_degree(
-            self.degree, self.include_bias
-        )
+        # validate_data records the input's features on self: on failure they
+        # are put back, so that a failed fit leaves the estimator as it was
+        previous = {
+            key: vars(self)[key] for key in _INPUT_ATTRIBUTES if key in vars(self)
+        }
+        try:
+            X = validate_data(
+                self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
+            )
+            fitted = self._fitted_state(X)
+        except BaseException:
+            for key in _INPUT_ATTRIBUTES:
+                vars(self).pop(key, None)
+            vars(self).update(previous)
+            raise
+        # commit: attributes of an earlier fit that no longer apply go too
+        for key in _RANGE_ATTRIBUTES:
+            vars(self).pop(key, None)
+        vars(self).update(fitted)
+        return self
+
+    def _fitted_state(self, X):
+        """Everything ``transform`` needs, computed from X and the parameters."""
+        min_degree, max_degree = _parse_degree(self.degree, self.include_bias)
         n_features = X.shape[1]
-        self.n_output_features_ = int(self.include_bias) + _count_output_features(
-            n_features, self._min_degree, self._max_degree, self.interaction_only
+        interaction_only = bool(self.interaction_only)
+        n_bias = int(bool(self.include_bias))
+        n_terms = _count_output_features(
+            n_features, min_degree, max_degree, interaction_only
         )
-        if self.n_output_features_ > np.iinfo(np.intp).max:
+        n_output_features = n_bias + n_terms
+        if n_output_features > np.iinfo(np.intp).max:
             raise ValueError(
-                f"The map would have {self.n_output_features_} output features, "
+                f"The map would have {n_output_features} output features, "
                 "more than an array can index. Lower the degree, use "
                 "interaction_only=True, or select fewer input features."
             )
+        n_out_full = n_bias + _count_output_features(
+            n_features, 0, max_degree, interaction_only
+        )
+        fitted = {
+            "n_output_features_": n_output_features,
+            # the parameters as fitted: transform reads these, never the
+            # parameters, which set_params may have changed since
+            "_min_degree": min_degree,
+            "_max_degree": max_degree,
+            "_interaction_only": interaction_only,
+            "_include_bias": bool(n_bias),
+            "_basis": self.basis,
+            "_order": self.order,
+            "_n_out_full": n_out_full,
+            # terms of the degrees below min_degree end before this column
+            "_first_kept": n_out_full - n_terms,
+        }
         if self.basis != "monomial":
             if sparse.issparse(X):
                 raise ValueError(
@@ -406,22 +400,31 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
                     "zero where the input is zero. Use basis='monomial' or "
                     "convert X with X.toarray()."
                 )
-            self.data_min_ = X.min(axis=0)
-            self.data_max_ = X.max(axis=0)
-        return self
+            fitted["data_min_"] = X.min(axis=0)
+            fitted["data_max_"] = X.max(axis=0)
+        return fitted
 
     @property
     def powers_(self):
         """Exponent of each input feature in each output term."""
         check_is_fitted(self)
-        parent, _, feature = self._plan("monomial")
-        powers = np.zeros((parent.shape[0], self.n_features_in_), dtype=np.int64)
-        # terms come after their parents, so one pass in column order suffices
-        for j in np.flatnonzero(feature >= 0):
-            if parent[j] >= 0:
-                powers[j] = powers[parent[j]]
-            powers[j, feature[j]] += 1
-        return powers[self._kept_columns()]
+        n_features, max_degree = self.n_features_in_, self._max_degree
+        n_bias = int(self._include_bias)
+        starts = kernels.degree_starts(
+            n_features, max_degree, self._interaction_only, n_bias
+        )
+        powers = np.zeros((self._n_out_full, n_features), dtype=np.int64)
+        if max_degree >= 1:
+            powers[n_bias : n_bias + n_features] = np.eye(n_features, dtype=np.int64)
+        # the segments of monomial_terms: x_f times a run of the degree below
+        for m in range(2, max_degree + 1):
+            end = starts[m - 1, n_features]
+            for f in range(n_features):
+                first = starts[m - 1, f + int(self._interaction_only)]
+                dest = slice(starts[m, f], starts[m, f] + end - first)
+                powers[dest] = powers[first:end]
+                powers[dest, f] += 1
+        return np.concatenate([powers[:n_bias], powers[self._first_kept :]])
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names, such as ``"x0^2 x1"``.
@@ -441,7 +444,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         powers = self.powers_
         input_features = _check_feature_names_in(self, input_features)
-        symbol = _BASIS_SYMBOLS.get(self.basis)
+        symbol = _BASIS_SYMBOLS.get(self._basis)
         names = []
         for row in powers:
             parts = []
@@ -458,6 +461,9 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """Map each sample to its polynomial features φ(x).
+
+        The map is the one fitted: parameters changed with ``set_params``
+        since the last :meth:`fit` take effect at the next fit.
 
         Parameters
         ----------
@@ -480,9 +486,9 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             reset=False,
         )
         if sparse.issparse(X):
-            if self.basis != "monomial":
+            if self._basis != "monomial":
                 raise ValueError(
-                    f"basis={self.basis!r} needs dense input; convert X with "
+                    f"basis={self._basis!r} needs dense input; convert X with "
                     "X.toarray()."
                 )
             XP, overflow = self._transform_sparse(X)
@@ -500,78 +506,81 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
 
     # -- helpers ---------------------------------------------------------
 
-    def _plan(self, basis):
-        return _expansion_plan(
-            self.n_features_in_,
-            self._max_degree,
-            bool(self.interaction_only),
-            bool(self.include_bias),
-            basis,
-        )
-
-    def _kept_columns(self):
-        """Columns of the full map (degrees ``0..max_degree``) that are output."""
-        n_bias = int(self.include_bias)
-        n_full = n_bias + _count_output_features(
-            self.n_features_in_, 0, self._max_degree, self.interaction_only
-        )
-        n_terms = self.n_output_features_ - n_bias
-        return np.r_[np.arange(n_bias), np.arange(n_full - n_terms, n_full)].astype(
-            np.int64
-        )
-
     def _hint(self, sparse_input):
         advice = "Use a lower degree or interaction_only=True"
         if not sparse_input:
             advice += ", or pass sparse input if X is mostly zeros"
         return advice + "."
 
+    def _range_map(self, dtype):
+        """Shift and scale mapping each feature's fitted range to [-1, 1]."""
+        half_range = (self.data_max_ - self.data_min_) / 2
+        shift = (self.data_min_ + half_range).astype(dtype)
+        # a constant feature maps to t = 0
+        half_range[half_range == 0] = 1
+        scale = (1 / half_range).astype(dtype)
+        return shift, scale
+
     def _transform_dense(self, X):
-        n_samples = X.shape[0]
-        shape = (n_samples, self.n_output_features_)
+        n_samples, n_features = X.shape
+        n_bias, first_kept = int(self._include_bias), self._first_kept
+        n_outputs = self._n_out_full - first_kept + n_bias
+        n_scratch = first_kept - n_bias
+        basis = _BASIS_CODES[self._basis]
+        max_power = 0 if basis == kernels.MONOMIAL else self._max_degree
+        n_factors = n_features * (max_power + 1)
+        itemsize = X.dtype.itemsize
+        block_rows = _block_rows(n_samples, n_outputs + n_scratch + n_factors, itemsize)
+        starts_shape = (self._max_degree + 1, n_features + 1)
         _check_output_fits(
-            shape,
-            n_samples * self.n_output_features_ * X.dtype.itemsize,
+            (n_samples, n_outputs),
+            _dense_transform_bytes(
+                n_samples,
+                n_outputs,
+                n_scratch,
+                n_factors,
+                block_rows,
+                1,
+                starts_shape,
+                itemsize,
+            ),
             self._hint(sparse_input=False),
         )
-        XP = np.empty(shape, dtype=X.dtype, order=self.order)
-        if n_samples == 0 or self.n_output_features_ == 0:
+        XP = np.empty((n_samples, n_outputs), dtype=X.dtype, order=self._order)
+        if n_samples == 0 or n_outputs == 0:
             return XP, False
-        parent, factor, _ = self._plan(self.basis)
-        basis = _BASIS_CODES[self.basis]
         if basis == kernels.MONOMIAL:
-            shift = scale = np.zeros(X.shape[1], dtype=X.dtype)
-            max_power = 0
+            shift = scale = np.zeros(n_features, dtype=X.dtype)
         else:
-            half_range = (self.data_max_ - self.data_min_) / 2
-            shift = (self.data_min_ + half_range).astype(X.dtype)
-            # a constant feature maps to t = 0
-            half_range[half_range == 0] = 1
-            scale = (1 / half_range).astype(X.dtype)
-            max_power = self._max_degree
-        keep = self._kept_columns()
-        segments = _segments(parent, factor) if basis == kernels.MONOMIAL else None
-        if (
-            segments is not None
-            and self.order == "C"
-            and keep.shape[0] == parent.shape[0]
-            # runs long enough to vectorise; else the blocked kernel is faster
-            and parent.shape[0] >= 4 * segments[0].shape[0]
-        ):
-            kernels.monomial_rows(X, *segments, XP)
-        else:
-            kernels.polynomial_features(
-                X,
-                parent,
-                factor,
-                keep,
-                shift,
-                scale,
-                basis,
-                max_power,
-                self.order == "C",
-                XP,
-            )
+            shift, scale = self._range_map(X.dtype)
+        starts = kernels.degree_starts(
+            n_features, self._max_degree, self._interaction_only, n_bias
+        )
+        factors = np.empty((n_factors, block_rows), dtype=X.dtype)
+        scratch = np.empty((block_rows, n_scratch), dtype=X.dtype, order=self._order)
+        # row by row where the runs x_f * (terms of the degree below) are long
+        # enough to vectorise; else segment by segment over the block's rows
+        n_segments = 1 + n_features * max(self._max_degree - 1, 0)
+        by_row = (
+            self._order == "C"
+            and basis == kernels.MONOMIAL
+            and self._n_out_full >= 4 * n_segments
+        )
+        kernels.polynomial_features(
+            X,
+            0,
+            n_samples,
+            starts,
+            self._interaction_only,
+            (n_bias, first_kept),
+            shift,
+            scale,
+            basis,
+            by_row,
+            factors,
+            scratch,
+            XP,
+        )
         largest = self._largest_factor(X, shift, scale)
         overflow = _could_overflow(largest, self._max_degree, X.dtype)
         return XP, overflow and not np.isfinite(XP).all()
@@ -581,7 +590,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         values = X.data if sparse.issparse(X) else X
         if values.size == 0:
             return 0.0
-        if self.basis == "monomial":
+        if self._basis == "monomial":
             return float(np.abs(values).max())
         # |P_p(t)| and |T_p(t)| are at most (2|t| + 1)^p
         t = np.abs(np.vstack([X.max(axis=0), X.min(axis=0)]) - shift) * scale

@@ -4,10 +4,23 @@ Every output column is a product: the column of a lower-degree term (its
 *parent*) times one *factor* of the current row. For the monomial basis the
 factor is one input feature, ``x_f``; for an orthogonal basis it is a
 univariate polynomial of one feature, ``P_p(t_f)``. Computing a row therefore
-takes one multiplication per output value, and the output is written once.
+takes one multiplication per output value, and the output is written once, in
+its final memory layout.
+
+The terms of one degree come in *segments*: the terms of degree ``m`` whose
+smallest feature is ``f`` are ``x_f`` times a contiguous run of terms of degree
+``m - 1``, so ``terms[d : d + L] = terms[p : p + L] * x_f``. The kernels walk
+these segments from a table of the columns where each degree's blocks start,
+``starts[m, g]`` (see :func:`degree_starts`), which takes O(n_features ·
+max_degree) memory whatever the width of the output.
+
+Terms are numbered by their column in the full map (bias, then degrees
+``1..max_degree``). With ``degree=(min_degree, max_degree)`` the terms of the
+degrees below ``min_degree`` are still needed as parents; they are written to
+a small *scratch* buffer instead of the output.
 
 The kernels work on validated arrays; the estimator in ``_polynomial.py``
-builds the parent/factor tables and allocates the output.
+checks the sizes and allocates the output and the buffers.
 """
 
 import numpy as np
@@ -15,11 +28,8 @@ from numba import njit
 
 MONOMIAL, LEGENDRE, CHEBYSHEV = 0, 1, 2
 
-# Rows per block: a block of terms, stored term by term, stays in cache.
-BLOCK_ROWS = 64
 
-
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def univariate_block(X, start, stop, shift, scale, basis, max_power, out):
     """Factors of rows ``start:stop``: ``out[f * (max_power + 1) + p, r]``.
 
@@ -53,56 +63,281 @@ def univariate_block(X, start, stop, shift, scale, basis, max_power, out):
                     )
 
 
-@njit(cache=True)
-def product_block(factors, parent, factor, n_rows, terms):
-    """Terms of a block of rows: ``terms[j] = terms[parent[j]] * factors[factor[j]]``.
+@njit(cache=True, nogil=True)
+def degree_starts(n_features, max_degree, interaction_only, n_bias):
+    """``starts[m, g]``: first column of the degree-``m`` terms whose smallest
+    feature is ``g`` or more; ``starts[m, n_features]`` ends degree ``m``.
 
-    Each term is a contiguous run over the block's rows, so the products
-    vectorise. A negative ``parent`` means "no parent" (degree-one terms); a
-    negative ``factor`` marks the bias term, whose value is 1.
+    Within a degree, the terms whose smallest feature is ``f`` are ``x_f``
+    times the terms of the degree below whose smallest feature is ``f`` or
+    more (more than ``f`` for ``interaction_only``), in their order: the
+    column order of scikit-learn's ``PolynomialFeatures``. Row 0 is unused.
     """
-    for j in range(parent.shape[0]):
-        f, p = factor[j], parent[j]
-        if f < 0:
-            terms[j, :n_rows] = 1
-        elif p < 0:
-            terms[j, :n_rows] = factors[f, :n_rows]
-        else:
-            for r in range(n_rows):
-                terms[j, r] = terms[p, r] * factors[f, r]
+    starts = np.zeros((max_degree + 1, n_features + 1), dtype=np.int64)
+    for g in range(n_features + 1):
+        starts[min(max_degree, 1), g] = n_bias + g
+    for m in range(2, max_degree + 1):
+        column = starts[m - 1, n_features]
+        for f in range(n_features):
+            starts[m, f] = column
+            first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+            column += starts[m - 1, n_features] - first
+        starts[m, n_features] = column
+    return starts
 
 
-@njit(cache=True)
-def polynomial_features(
-    X, parent, factor, keep, shift, scale, basis, max_power, c_order, out
+@njit(cache=True, nogil=True)
+def _locate(column, n_bias, first_kept):
+    """Where term ``column`` of the full map lives: (in ``out``?, its column)."""
+    if column < n_bias:
+        return True, column
+    if column < first_kept:
+        return False, column - n_bias
+    return True, column - first_kept + n_bias
+
+
+@njit(cache=True, nogil=True)
+def _copies(target, d_row, d, length, factors, factor, step, r_lo, r_hi):
+    """``target[d_row + r, d + t] = factors[factor + t * step, r]``; 1 if no factor."""
+    for t in range(length):
+        for r in range(r_lo, r_hi):
+            if factor < 0:
+                target[d_row + r, d + t] = 1
+            else:
+                target[d_row + r, d + t] = factors[factor + t * step, r]
+
+
+@njit(cache=True, nogil=True)
+def _products(target, d_row, d, source, p_row, p, length, factors, factor, r_lo, r_hi):
+    """``target[d_row + r, d + t] = source[p_row + r, p + t] * factors[factor, r]``."""
+    if r_hi - r_lo == 1:
+        # one row: a run of neighbouring values (contiguous in C order)
+        x = factors[factor, r_lo]
+        for t in range(length):
+            target[d_row + r_lo, d + t] = source[p_row + r_lo, p + t] * x
+    else:
+        for t in range(length):
+            for r in range(r_lo, r_hi):
+                target[d_row + r, d + t] = source[p_row + r, p + t] * factors[factor, r]
+
+
+@njit(cache=True, nogil=True)
+def segment(
+    factors, dest, parent, length, factor, step, layout, start, r_lo, r_hi, out, scratch
 ):
-    """The feature map of dense ``X`` into ``out``, written once.
+    """Terms ``dest .. dest + length`` of rows ``r_lo:r_hi`` of the block.
 
-    Rows are processed in blocks: the block's terms are computed term by term
-    in a small buffer, then its ``keep`` columns are copied to ``out``, row by
-    row for C order or column by column for F order.
+    ``terms[dest + t] = terms[parent + t] * factors[factor]``, or
+    ``factors[factor + t * step]`` without parent (``parent < 0``); a negative
+    ``factor`` is the bias, 1. ``layout`` is ``(n_bias, first_kept)``: terms
+    of the columns ``n_bias .. first_kept`` go to ``scratch``, whose rows are
+    the block's rows; the others to ``out``, whose row ``start + r`` is the
+    block's row ``r``.
     """
-    n_samples = X.shape[0]
-    n_factors = X.shape[1] * (max_power + 1)
-    factors = np.empty((n_factors, BLOCK_ROWS), dtype=X.dtype)
-    terms = np.empty((parent.shape[0], BLOCK_ROWS), dtype=X.dtype)
-    for start in range(0, n_samples, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n_samples)
-        n_rows = stop - start
-        univariate_block(X, start, stop, shift, scale, basis, max_power, factors)
-        product_block(factors, parent, factor, n_rows, terms)
-        if c_order and keep.shape[0] == parent.shape[0]:
-            for r in range(n_rows):
-                for k in range(keep.shape[0]):
-                    out[start + r, k] = terms[k, r]
-        elif c_order:
-            for r in range(n_rows):
-                for k in range(keep.shape[0]):
-                    out[start + r, k] = terms[keep[k], r]
+    to_out, d = _locate(dest, layout[0], layout[1])
+    d_row = start if to_out else 0
+    if parent < 0:
+        if to_out:
+            _copies(out, d_row, d, length, factors, factor, step, r_lo, r_hi)
         else:
-            for k in range(keep.shape[0]):
-                for r in range(n_rows):
-                    out[start + r, k] = terms[keep[k], r]
+            _copies(scratch, d_row, d, length, factors, factor, step, r_lo, r_hi)
+        return
+    from_out, p = _locate(parent, layout[0], layout[1])
+    p_row = start if from_out else 0
+    # out and scratch may differ in numba layout: one call per pairing
+    if to_out and from_out:
+        _products(out, d_row, d, out, p_row, p, length, factors, factor, r_lo, r_hi)
+    elif to_out:
+        _products(out, d_row, d, scratch, p_row, p, length, factors, factor, r_lo, r_hi)
+    elif from_out:
+        _products(scratch, d_row, d, out, p_row, p, length, factors, factor, r_lo, r_hi)
+    else:
+        _products(
+            scratch, d_row, d, scratch, p_row, p, length, factors, factor, r_lo, r_hi
+        )
+
+
+@njit(cache=True, nogil=True)
+def monomial_terms(
+    factors, starts, interaction_only, layout, start, r_lo, r_hi, out, scratch
+):
+    """All terms of rows ``r_lo:r_hi`` of the block, monomial basis.
+
+    ``x_f`` times the run of terms of degree ``m - 1`` that starts at its
+    smallest feature ``f`` (``f + 1`` for ``interaction_only``): the same
+    multiplications as ``PolynomialFeatures``, so the values agree to the bit.
+    """
+    max_degree = starts.shape[0] - 1
+    n_features = starts.shape[1] - 1
+    if layout[0] == 1:
+        segment(factors, 0, -1, 1, -1, 0, layout, start, r_lo, r_hi, out, scratch)
+    if max_degree >= 1:
+        segment(
+            factors,
+            layout[0],
+            -1,
+            n_features,
+            0,
+            1,
+            layout,
+            start,
+            r_lo,
+            r_hi,
+            out,
+            scratch,
+        )
+    for m in range(2, max_degree + 1):
+        end = starts[m - 1, n_features]
+        for f in range(n_features):
+            first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+            if end > first:
+                segment(
+                    factors,
+                    starts[m, f],
+                    first,
+                    end - first,
+                    f,
+                    0,
+                    layout,
+                    start,
+                    r_lo,
+                    r_hi,
+                    out,
+                    scratch,
+                )
+
+
+@njit(cache=True, nogil=True)
+def orthogonal_terms(
+    factors, starts, interaction_only, layout, start, r_lo, r_hi, out, scratch
+):
+    """All terms of rows ``r_lo:r_hi`` of the block, orthogonal basis.
+
+    A term whose smallest feature ``f`` appears ``L`` times is
+    ``P_L(t_f)`` times the term without those ``L`` factors (``rest``), a
+    term of degree ``m - L`` whose smallest feature is more than ``f``; for a
+    given ``L`` those come in a contiguous run, in decreasing ``L``.
+    """
+    max_degree = starts.shape[0] - 1
+    n_features = starts.shape[1] - 1
+    stride = max_degree + 1
+    if layout[0] == 1:
+        segment(factors, 0, -1, 1, -1, 0, layout, start, r_lo, r_hi, out, scratch)
+    if max_degree >= 1:
+        segment(
+            factors,
+            layout[0],
+            -1,
+            n_features,
+            1,
+            stride,
+            layout,
+            start,
+            r_lo,
+            r_hi,
+            out,
+            scratch,
+        )
+    for m in range(2, max_degree + 1):
+        for f in range(n_features):
+            column = starts[m, f]
+            for lead in range(m, 0, -1):
+                if interaction_only and lead > 1:
+                    continue
+                if lead == m:
+                    segment(
+                        factors,
+                        column,
+                        -1,
+                        1,
+                        f * stride + m,
+                        0,
+                        layout,
+                        start,
+                        r_lo,
+                        r_hi,
+                        out,
+                        scratch,
+                    )
+                    column += 1
+                    continue
+                first = starts[m - lead, f + 1]
+                length = starts[m - lead, n_features] - first
+                if length > 0:
+                    segment(
+                        factors,
+                        column,
+                        first,
+                        length,
+                        f * stride + lead,
+                        0,
+                        layout,
+                        start,
+                        r_lo,
+                        r_hi,
+                        out,
+                        scratch,
+                    )
+                    column += length
+
+
+@njit(cache=True, nogil=True)
+def polynomial_features(
+    X,
+    row_start,
+    row_stop,
+    starts,
+    interaction_only,
+    layout,
+    shift,
+    scale,
+    basis,
+    by_row,
+    factors,
+    scratch,
+    out,
+):
+    """The feature map of rows ``row_start:row_stop`` of dense ``X`` into ``out``.
+
+    Rows are processed in blocks of ``factors.shape[1]`` rows, sized by the
+    caller so that the block's part of ``out`` stays in cache. With
+    ``by_row`` each row's segments are written in turn (long runs that
+    vectorise along a C-ordered row); otherwise each segment is written for
+    all the block's rows in turn (vectorises along the rows in F order, and
+    breaks the chain of dependent products of a single feature in C order).
+    """
+    block_rows = factors.shape[1]
+    max_power = 0 if basis == MONOMIAL else starts.shape[0] - 1
+    for start in range(row_start, row_stop, block_rows):
+        stop = min(start + block_rows, row_stop)
+        univariate_block(X, start, stop, shift, scale, basis, max_power, factors)
+        n_rows = stop - start
+        for i in range(n_rows if by_row else 1):
+            r_lo, r_hi = (i, i + 1) if by_row else (0, n_rows)
+            if basis == MONOMIAL:
+                monomial_terms(
+                    factors,
+                    starts,
+                    interaction_only,
+                    layout,
+                    start,
+                    r_lo,
+                    r_hi,
+                    out,
+                    scratch,
+                )
+            else:
+                orthogonal_terms(
+                    factors,
+                    starts,
+                    interaction_only,
+                    layout,
+                    start,
+                    r_lo,
+                    r_hi,
+                    out,
+                    scratch,
+                )
 
 
 @njit(cache=True)
@@ -218,29 +453,3 @@ def expand_csr(
                 for u in range(t + 1, last):
                     pos[u] = pos[u - 1] + strict
                 level = t
-
-
-@njit(cache=True)
-def monomial_rows(X, seg_dest, seg_parent, seg_length, seg_factor, out):
-    """Monomial feature map of dense ``X`` straight into C-ordered ``out``.
-
-    Within a degree, the terms that share their smallest feature ``x_f`` are
-    ``x_f`` times a contiguous run of terms of the degree below, so each row
-    is a short list of segments ``row[d : d + L] = row[p : p + L] * x_f``.
-    A negative parent copies ``x[f : f + L]`` (degree one); a negative factor
-    writes the bias 1.
-    """
-    for i in range(X.shape[0]):
-        for s in range(seg_dest.shape[0]):
-            d, p, length, f = seg_dest[s], seg_parent[s], seg_length[s], seg_factor[s]
-            if f < 0:
-                out[i, d] = 1
-            elif p < 0:
-                out[i, d : d + length] = X[i, f : f + length]
-            else:
-                # slices of one row: disjoint, so the loop vectorises
-                source = out[i, p : p + length]
-                target = out[i, d : d + length]
-                x_f = X[i, f]
-                for t in range(length):
-                    target[t] = source[t] * x_f

@@ -1,6 +1,9 @@
 """Tests for PolynomialFeatureMap."""
 
+import gc
 import itertools
+import pickle
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -12,6 +15,7 @@ from numpy.polynomial import chebyshev, legendre
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
@@ -531,3 +535,232 @@ def test_grid_search_over_degree_matches_polynomial_features():
     )
     assert ours.best_params_ == theirs.best_params_
     assert ours.best_score_ > 0.4
+
+
+# -- fitted state ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("include_bias", False),
+        ("interaction_only", True),
+        ("basis", "chebyshev"),
+        ("degree", 4),
+        ("degree", (2, 3)),
+        ("order", "F"),
+    ],
+)
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+def test_transform_uses_the_fitted_parameters(param, value, basis):
+    X = np.random.default_rng(0).uniform(-2, 3, size=(20, 3))
+    fitted = PolynomialFeatureMap(degree=3, basis=basis).fit(X)
+    expected = fitted.transform(X)
+    names = fitted.get_feature_names_out()
+    fitted.set_params(**{param: value})
+    out = fitted.transform(X)
+    # set_params after fit changes nothing until the next fit
+    assert_array_equal(out, expected)
+    assert out.flags["C_CONTIGUOUS"]
+    assert_array_equal(fitted.get_feature_names_out(), names)
+    assert fitted.n_output_features_ == expected.shape[1]
+    refitted = fitted.fit(X).transform(X)
+    fresh = PolynomialFeatureMap(degree=3, basis=basis).set_params(**{param: value})
+    assert_array_equal(refitted, fresh.fit_transform(X))
+
+
+def _fitted_state(estimator):
+    return {
+        key: value.copy() if isinstance(value, np.ndarray) else value
+        for key, value in vars(estimator).items()
+    }
+
+
+def _assert_same_state(state, estimator):
+    assert state.keys() == vars(estimator).keys()
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(vars(estimator)[key], value, strict=True)
+        else:
+            assert vars(estimator)[key] == value, key
+
+
+def _raise_keyboard_interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+FIT_FAILURES = ["degree", "too many outputs", "nan", "interrupt"]
+
+
+def _failing_fit(failure, estimator, monkeypatch, make_frame):
+    """Make ``estimator.fit`` fail in the way named ``failure``; return its X."""
+    if failure == "degree":
+        estimator.set_params(degree=(3, 1))
+        return make_frame(np.ones((3, 4)))
+    if failure == "too many outputs":
+        estimator.set_params(degree=10)
+        return make_frame(np.ones((2, 1000)))
+    if failure == "nan":
+        return make_frame(np.array([[1.0, np.nan, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0]]))
+    # inside fit, after the input has been validated
+    monkeypatch.setattr(_polynomial, "_parse_degree", _raise_keyboard_interrupt)
+    return make_frame(np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("failure", FIT_FAILURES)
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_failed_fit_leaves_the_fitted_estimator_as_it_was(
+    failure, basis, as_frame, monkeypatch
+):
+    if as_frame:
+        pd = pytest.importorskip("pandas")
+
+        def make_frame(X):
+            return pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
+
+    else:
+
+        def make_frame(X):
+            return X
+
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    estimator = PolynomialFeatureMap(degree=2, basis=basis).fit(make_frame(X))
+    state, expected = _fitted_state(estimator), estimator.transform(make_frame(X))
+    params = estimator.get_params()
+    X_bad = _failing_fit(failure, estimator, monkeypatch, make_frame)
+    with pytest.raises((ValueError, KeyboardInterrupt)):
+        estimator.fit(X_bad)
+    monkeypatch.undo()
+    estimator.set_params(**params)
+    _assert_same_state(state, estimator)
+    assert_array_equal(estimator.transform(make_frame(X)), expected)
+
+
+@pytest.mark.parametrize("failure", FIT_FAILURES)
+def test_failed_fit_leaves_an_unfitted_estimator_unfitted(failure, monkeypatch):
+    estimator = PolynomialFeatureMap(degree=2)
+    X_bad = _failing_fit(failure, estimator, monkeypatch, lambda X: X)
+    state = _fitted_state(estimator)
+    with pytest.raises((ValueError, KeyboardInterrupt)):
+        estimator.fit(X_bad)
+    _assert_same_state(state, estimator)
+    with pytest.raises(NotFittedError):
+        estimator.transform(np.ones((2, 4)))
+
+
+def test_refit_with_another_basis_drops_the_learned_range():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    estimator = PolynomialFeatureMap(basis="legendre").fit(X)
+    assert hasattr(estimator, "data_min_")
+    estimator.set_params(basis="monomial").fit(X)
+    assert not hasattr(estimator, "data_min_")
+    assert not hasattr(estimator, "data_max_")
+
+
+# -- memory ------------------------------------------------------------------
+
+
+def test_transform_bytes_count_buffers_and_table():
+    n_bytes = _polynomial._dense_transform_bytes(
+        n_samples=1,
+        n_outputs=10,
+        n_scratch=4,
+        n_factors=3,
+        block_rows=2,
+        n_workers=2,
+        starts_shape=(3, 4),
+        itemsize=8,
+    )
+    # output 1 x 10, two workers with 2 rows of 4 scratch terms and 3 factors,
+    # a 3 x 4 int64 table
+    assert n_bytes == 10 * 8 + 2 * 2 * (4 + 3) * 8 + 3 * 4 * 8
+
+
+@pytest.mark.parametrize(
+    "n_samples, row_width, itemsize, expected",
+    [
+        (1_000_000, 9_000_000, 8, 1),  # one row wider than the block budget
+        (1_000_000, 10, 8, 256),  # narrow rows: the row cap
+        (3, 10, 8, 3),  # never more rows than the input
+        (1_000_000, 1024, 8, 32),  # 256 KiB / (1024 * 8 bytes)
+        (1_000_000, 1024, 4, 64),
+    ],
+)
+def test_block_rows_adapt_to_the_width(n_samples, row_width, itemsize, expected):
+    assert _polynomial._block_rows(n_samples, row_width, itemsize) == expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(degree=(3_000_000, 6_000_000), basis="legendre", order="F"),
+        dict(degree=(3_000_000, 6_000_000), order="F"),
+        dict(degree=6_000_000, basis="chebyshev"),
+    ],
+)
+def test_guard_counts_the_working_buffers_of_a_wide_row(params, monkeypatch):
+    X = np.array([[0.5]])
+    transformer = PolynomialFeatureMap(**params).fit(np.array([[0.0], [1.0]]))
+    output_bytes = transformer.n_output_features_ * 8
+    # the output alone would fit; its buffers and tables would not
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: output_bytes + 1024)
+    with pytest.raises(ValueError, match=rf"\(1, {transformer.n_output_features_}\)"):
+        transformer.transform(X)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+def test_guard_admits_exactly_what_the_transform_needs(order, basis, monkeypatch):
+    X = np.random.default_rng(0).uniform(size=(5, 2))
+    transformer = PolynomialFeatureMap(degree=(3, 60), basis=basis, order=order)
+    transformer.fit(X)
+    expected = transformer.transform(X)
+    counted = []
+    real_check = _polynomial._check_output_fits
+
+    def record(shape, n_bytes, hint):
+        counted.append(n_bytes)
+        return real_check(shape, n_bytes, hint)
+
+    monkeypatch.setattr(_polynomial, "_check_output_fits", record)
+    transformer.transform(X)
+    (n_bytes,) = counted
+    assert n_bytes > expected.nbytes
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: n_bytes)
+    assert_array_equal(transformer.transform(X), expected)
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: n_bytes - 1)
+    with pytest.raises(ValueError, match="memory available"):
+        transformer.transform(X)
+
+
+def test_no_module_level_cache_of_expansion_plans():
+    caches = [
+        name
+        for name, value in vars(_polynomial).items()
+        if callable(value) and hasattr(value, "cache_info")
+    ]
+    assert caches == []
+
+
+def test_transform_keeps_nothing_alive_after_its_output_is_deleted():
+    X = np.random.default_rng(0).normal(size=(2, 100))
+    # compile (or load) the kernels before measuring
+    PolynomialFeatureMap(degree=3).fit_transform(X[:, :3])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        transformer = PolynomialFeatureMap(degree=3).fit(X)
+        out = transformer.transform(X)
+        assert out.shape == (2, 176_851)
+        del out
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    # the fitted transformer holds a few numbers, not a per-term plan
+    assert held < 256 * 1024
+    assert len(pickle.dumps(transformer)) < 2048
+    restored = pickle.loads(pickle.dumps(transformer))
+    assert_array_equal(restored.transform(X), transformer.transform(X))
