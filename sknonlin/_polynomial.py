@@ -110,6 +110,25 @@ def _dense_transform_bytes(
     return output + buffers + table
 
 
+def _range_map(data_min, data_max):
+    """Shift and scale mapping ``[data_min, data_max]`` to [-1, 1], per feature.
+
+    ``t = (x - shift) * scale``. Half the range is ``(max - min) / 2``, or
+    ``max / 2 - min / 2`` where ``max - min`` overflows (a range wider than
+    the largest float): both round once, and agree wherever both are finite.
+    A constant feature maps to ``t = 0``.
+    """
+    with np.errstate(over="ignore"):
+        half_range = (data_max - data_min) / 2
+    wide = ~np.isfinite(half_range)
+    half_range[wide] = data_max[wide] / 2 - data_min[wide] / 2
+    shift = data_min + half_range
+    half_range[half_range == 0] = 1
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = 1 / half_range
+    return shift, scale
+
+
 def _available_memory():
     """Bytes of memory available for a new array, or None where unknown."""
     try:
@@ -400,8 +419,16 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
                     "zero where the input is zero. Use basis='monomial' or "
                     "convert X with X.toarray()."
                 )
-            fitted["data_min_"] = X.min(axis=0)
-            fitted["data_max_"] = X.max(axis=0)
+            data_min, data_max = X.min(axis=0), X.max(axis=0)
+            _, scale = _range_map(data_min, data_max)
+            if not np.isfinite(scale).all():
+                raise ValueError(
+                    f"basis={self.basis!r} cannot map features "
+                    f"{np.flatnonzero(~np.isfinite(scale)).tolist()} to [-1, 1]: "
+                    "their range is too small for its inverse to be a finite "
+                    "float. Scale X (for example with MinMaxScaler) first."
+                )
+            fitted["data_min_"], fitted["data_max_"] = data_min, data_max
         return fitted
 
     @property
@@ -512,15 +539,6 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             advice += ", or pass sparse input if X is mostly zeros"
         return advice + "."
 
-    def _range_map(self, dtype):
-        """Shift and scale mapping each feature's fitted range to [-1, 1]."""
-        half_range = (self.data_max_ - self.data_min_) / 2
-        shift = (self.data_min_ + half_range).astype(dtype)
-        # a constant feature maps to t = 0
-        half_range[half_range == 0] = 1
-        scale = (1 / half_range).astype(dtype)
-        return shift, scale
-
     def _transform_dense(self, X):
         n_samples, n_features = X.shape
         n_bias, first_kept = int(self._include_bias), self._first_kept
@@ -552,7 +570,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         if basis == kernels.MONOMIAL:
             shift = scale = np.zeros(n_features, dtype=X.dtype)
         else:
-            shift, scale = self._range_map(X.dtype)
+            shift, scale = _range_map(self.data_min_, self.data_max_)
+            shift, scale = shift.astype(X.dtype), scale.astype(X.dtype)
         starts = kernels.degree_starts(
             n_features, self._max_degree, self._interaction_only, n_bias
         )

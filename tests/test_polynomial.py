@@ -764,3 +764,30 @@ def test_transform_keeps_nothing_alive_after_its_output_is_deleted():
     assert len(pickle.dumps(transformer)) < 2048
     restored = pickle.loads(pickle.dumps(transformer))
     assert_array_equal(restored.transform(X), transformer.transform(X))
+
+
+@pytest.mark.parametrize("basis", ["legendre", "chebyshev"])
+@pytest.mark.parametrize("dtype, top", [(np.float64, 1e308), (np.float32, 3e38)])
+def test_orthogonal_basis_on_a_range_wider_than_the_largest_float(basis, dtype, top):
+    t = np.array([-1.0, 1.0, 0.0, 0.5, -0.25])
+    ordinary = np.array([2.0, 4.0, 3.0, 3.5, 2.75])  # maps to the same t
+    X = np.column_stack([t * top, ordinary]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        transformer = PolynomialFeatureMap(degree=4, basis=basis).fit(X)
+        out = transformer.transform(X)
+    assert np.isfinite(out).all()
+    vander = legendre.legvander if basis == "legendre" else chebyshev.chebvander
+    univariate = vander(t, 4)
+    expected = np.ones((len(t), transformer.n_output_features_))
+    for j, powers in enumerate(transformer.powers_):
+        for p in powers:
+            expected[:, j] *= univariate[:, p]
+    rtol = 1e-13 if dtype == np.float64 else 1e-5
+    assert_allclose(out, expected, rtol=rtol, atol=rtol)
+
+
+def test_orthogonal_basis_refuses_a_range_too_small_to_invert():
+    X = np.array([[0.0, 1.0], [1e-310, 2.0]])
+    with pytest.raises(ValueError, match=r"cannot map features \[0\] to \[-1, 1\]"):
+        PolynomialFeatureMap(basis="legendre").fit(X)
