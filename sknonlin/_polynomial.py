@@ -42,15 +42,23 @@ def _count_output_features(n_features, min_degree, max_degree, interaction_only)
 
 
 def _parse_degree(degree, include_bias):
-    """Return ``(min_degree, max_degree)`` or raise a ``ValueError``."""
-    if isinstance(degree, Integral):
+    """Return ``(min_degree, max_degree)`` or raise a ``ValueError``.
+
+    The messages are those of scikit-learn's ``PolynomialFeatures``, so that
+    code catching its errors catches ours.
+    """
+    if isinstance(degree, Integral) and degree >= 0:
         if degree == 0 and not include_bias:
             raise ValueError(
-                "degree=0 with include_bias=False leaves no output feature: "
-                "use degree >= 1 or include_bias=True."
+                "Setting degree to zero and include_bias to False would result in"
+                " an empty output array."
             )
         return 0, int(degree)
-    if isinstance(degree, collections.abc.Iterable) and len(degree) == 2:
+    if (
+        not isinstance(degree, Integral)
+        and isinstance(degree, collections.abc.Iterable)
+        and len(degree) == 2
+    ):
         min_degree, max_degree = degree
         if not (
             isinstance(min_degree, Integral)
@@ -59,17 +67,33 @@ def _parse_degree(degree, include_bias):
         ):
             raise ValueError(
                 "degree=(min_degree, max_degree) must be non-negative integers "
-                f"with min_degree <= max_degree, got {degree}."
+                f"that fulfil min_degree <= max_degree, got {degree}."
             )
         if max_degree == 0 and not include_bias:
             raise ValueError(
-                "degree=(0, 0) with include_bias=False leaves no output feature: "
-                "use max_degree >= 1 or include_bias=True."
+                "Setting both min_degree and max_degree to zero and include_bias to"
+                " False would result in an empty output array."
             )
         return int(min_degree), int(max_degree)
     raise ValueError(
-        "degree must be a non-negative int or a (min_degree, max_degree) tuple, "
+        "degree must be a non-negative int or tuple (min_degree, max_degree), "
         f"got {degree}."
+    )
+
+
+def _too_many_outputs_message(
+    n_output_features, n_features, min_degree, max_degree, interaction_only, bias
+):
+    """The message of ``PolynomialFeatures`` for an output an array cannot index."""
+    return (
+        "The output that would result from the current configuration would"
+        f" have {n_output_features} features which is too large to be"
+        f" indexed by {np.intp().dtype.name}. Please change some or all of the"
+        " following:\n- The number of features in the input, currently"
+        f" {n_features=}\n- The range of degrees to calculate, currently"
+        f" [{min_degree}, {max_degree}]\n- Whether to include only"
+        f" interaction terms, currently {interaction_only}\n- Whether to"
+        f" include a bias term, currently {bias}."
     )
 
 
@@ -391,9 +415,14 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         n_output_features = n_bias + n_terms
         if n_output_features > np.iinfo(np.intp).max:
             raise ValueError(
-                f"The map would have {n_output_features} output features, "
-                "more than an array can index. Lower the degree, use "
-                "interaction_only=True, or select fewer input features."
+                _too_many_outputs_message(
+                    n_output_features,
+                    n_features,
+                    min_degree,
+                    max_degree,
+                    self.interaction_only,
+                    self.include_bias,
+                )
             )
         n_out_full = n_bias + _count_output_features(
             n_features, 0, max_degree, interaction_only

@@ -442,21 +442,88 @@ def test_rejects_invalid_parameters(params, match):
         PolynomialFeatureMap(**params).fit(np.ones((2, 2)))
 
 
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        ({"degree": (3, 2)}, "min_degree <= max_degree"),
-        ({"degree": (-1, 2)}, "non-negative"),
-        ({"degree": (1, 2, 3)}, "degree must be"),
-        ({"degree": 0, "include_bias": False}, "no output feature"),
-        ({"degree": (0, 0), "include_bias": False}, "no output feature"),
-    ],
-)
-def test_rejects_invalid_degree_combinations(params, match):
+# scikit-learn's messages, as a user catching its errors would match them
+INVALID_DEGREES = [
+    (
+        {"degree": (3, 2)},
+        r"degree=\(min_degree, max_degree\) must be non-negative integers that "
+        r"fulfil min_degree <= max_degree, got \(3, 2\)\.",
+    ),
+    (
+        {"degree": (-1, 2)},
+        r"degree=\(min_degree, max_degree\) must be non-negative integers",
+    ),
+    (
+        {"degree": (1, 2.5)},
+        r"degree=\(min_degree, max_degree\) must be non-negative integers",
+    ),
+    (
+        {"degree": (1, 2, 3)},
+        r"degree must be a non-negative int or tuple \(min_degree, max_degree\), "
+        r"got \(1, 2, 3\)\.",
+    ),
+    (
+        {"degree": (4,)},
+        r"degree must be a non-negative int or tuple \(min_degree, max_degree\)",
+    ),
+    (
+        {"degree": 0, "include_bias": False},
+        "Setting degree to zero and include_bias to False would result in an "
+        "empty output array.",
+    ),
+    (
+        {"degree": (0, 0), "include_bias": False},
+        "Setting both min_degree and max_degree to zero and include_bias to "
+        "False would result in an empty output array.",
+    ),
+]
+
+
+@pytest.mark.parametrize("params, match", INVALID_DEGREES)
+def test_rejects_invalid_degree_with_scikit_learn_messages(params, match):
     with pytest.raises(ValueError, match=match):
         PolynomialFeatureMap(**params).fit(np.ones((2, 2)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=match):
         PolynomialFeatures(**params).fit(np.ones((2, 2)))
+
+
+def _error_message(make, X):
+    with pytest.raises(ValueError) as info:
+        make().fit(X)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+@pytest.mark.parametrize(
+    "degree, n_features",
+    [((1, 2, 3), 2), (0, 2), ((0, 0), 2), ((2, 1), 2), (20, 1000), ((5, 40), 300)],
+)
+def test_same_error_messages_as_polynomial_features(
+    degree, n_features, include_bias, interaction_only
+):
+    X = np.ones((2, n_features))
+    params = dict(
+        degree=degree, include_bias=include_bias, interaction_only=interaction_only
+    )
+    if degree in (0, (0, 0)) and include_bias:
+        # a valid map: only the bias
+        assert PolynomialFeatureMap(**params).fit(X).n_output_features_ == 1
+        return
+    theirs = _error_message(lambda: PolynomialFeatures(**params), X)
+    assert _error_message(lambda: PolynomialFeatureMap(**params), X) == theirs
+
+
+@pytest.mark.parametrize(
+    "degree",
+    [-1, -3, (-1, 2), (1, -2), (-3, -1), 2.5, (1.0, 2), "2", None, (1, 2, 3)],
+)
+@pytest.mark.parametrize("include_bias", [False, True])
+def test_count_output_features_rejects_invalid_degrees(degree, include_bias):
+    with pytest.raises(ValueError, match="degree"):
+        PolynomialFeatureMap.count_output_features(
+            2, degree=degree, include_bias=include_bias
+        )
 
 
 def test_refuses_output_that_cannot_fit_in_memory():
