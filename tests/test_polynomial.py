@@ -5,6 +5,7 @@ import itertools
 import pickle
 import tracemalloc
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -858,3 +859,46 @@ def test_orthogonal_basis_refuses_a_range_too_small_to_invert():
     X = np.array([[0.0, 1.0], [1e-310, 2.0]])
     with pytest.raises(ValueError, match=r"cannot map features \[0\] to \[-1, 1\]"):
         PolynomialFeatureMap(basis="legendre").fit(X)
+
+
+# -- threads -----------------------------------------------------------------
+
+DENSE_KERNELS = [
+    "univariate_block",
+    "degree_starts",
+    "segment",
+    "monomial_terms",
+    "orthogonal_terms",
+    "polynomial_features",
+]
+
+
+@pytest.mark.parametrize("name", DENSE_KERNELS)
+def test_dense_kernels_release_the_gil(name):
+    kernel = getattr(_polynomial.kernels, name)
+    assert kernel.targetoptions.get("nogil") is True
+    assert not kernel.targetoptions.get("fastmath", False)
+
+
+def test_concurrent_transforms_equal_sequential_ones():
+    rng = np.random.default_rng(0)
+    jobs = []
+    for seed, (basis, order, degree, dtype) in enumerate(
+        itertools.product(
+            ["monomial", "legendre"],
+            ["C", "F"],
+            [3, (2, 4)],
+            [np.float64, np.float32],
+        )
+    ):
+        X = rng.uniform(-1, 1, size=(500 + seed, 4)).astype(dtype)
+        transformer = PolynomialFeatureMap(degree=degree, basis=basis, order=order)
+        jobs.append((transformer.fit(X), X))
+    expected = [transformer.transform(X) for transformer, X in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # every job several times, interleaved across the threads
+        futures = [pool.submit(transformer.transform, X) for transformer, X in jobs * 3]
+        results = [future.result() for future in futures]
+    for out, want in zip(results, expected * 3, strict=True):
+        assert_array_equal(out, want, strict=True)
+        assert out.flags.c_contiguous == want.flags.c_contiguous
