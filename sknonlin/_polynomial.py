@@ -116,7 +116,7 @@ def _block_rows(n_samples, row_width, itemsize):
 def _dense_transform_bytes(
     n_samples,
     n_outputs,
-    n_scratch,
+    n_buffered,
     n_factors,
     block_rows,
     n_workers,
@@ -125,11 +125,11 @@ def _dense_transform_bytes(
 ):
     """Bytes a dense transform allocates: output, per-worker buffers, tables.
 
-    Each worker holds ``block_rows`` rows of scratch terms (degrees below
-    ``min_degree``) and of factors; the table of degree starts is int64.
+    Each worker holds ``block_rows`` rows of ``n_buffered`` terms and of
+    ``n_factors`` factors; the table of degree starts is int64.
     """
     output = n_samples * n_outputs * itemsize
-    buffers = n_workers * block_rows * (n_scratch + n_factors) * itemsize
+    buffers = n_workers * block_rows * (n_buffered + n_factors) * itemsize
     table = starts_shape[0] * starts_shape[1] * 8
     return output + buffers + table
 
@@ -571,21 +571,31 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
     def _transform_dense(self, X):
         n_samples, n_features = X.shape
         n_bias, first_kept = int(self._include_bias), self._first_kept
-        n_outputs = self._n_out_full - first_kept + n_bias
-        n_scratch = first_kept - n_bias
+        n_full = self._n_out_full
+        n_outputs = n_full - first_kept + n_bias
         basis = _BASIS_CODES[self._basis]
         max_power = 0 if basis == kernels.MONOMIAL else self._max_degree
         n_factors = n_features * (max_power + 1)
         itemsize = X.dtype.itemsize
-        block_rows = _block_rows(n_samples, n_outputs + n_scratch + n_factors, itemsize)
+        # row by row, in place, where the runs x_f * (terms of the degree
+        # below) are long enough to vectorise along a C-ordered row; else
+        # term by term over a block of rows, in buffers
+        n_runs = 1 + n_features * max(self._max_degree - 1, 0)
+        by_row = (
+            self._order == "C"
+            and basis == kernels.MONOMIAL
+            and first_kept == n_bias
+            and n_full >= 4 * n_runs
+        )
+        block_rows = _block_rows(n_samples, n_full + n_factors, itemsize)
         starts_shape = (self._max_degree + 1, n_features + 1)
         _check_output_fits(
             (n_samples, n_outputs),
             _dense_transform_bytes(
                 n_samples,
                 n_outputs,
-                n_scratch,
-                n_factors,
+                0 if by_row else n_full,
+                0 if by_row else n_factors,
                 block_rows,
                 1,
                 starts_shape,
@@ -604,31 +614,26 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         starts = kernels.degree_starts(
             n_features, self._max_degree, self._interaction_only, n_bias
         )
-        factors = np.empty((n_factors, block_rows), dtype=X.dtype)
-        scratch = np.empty((block_rows, n_scratch), dtype=X.dtype, order=self._order)
-        # row by row where the runs x_f * (terms of the degree below) are long
-        # enough to vectorise; else segment by segment over the block's rows
-        n_segments = 1 + n_features * max(self._max_degree - 1, 0)
-        by_row = (
-            self._order == "C"
-            and basis == kernels.MONOMIAL
-            and self._n_out_full >= 4 * n_segments
-        )
-        kernels.polynomial_features(
-            X,
-            0,
-            n_samples,
-            starts,
-            self._interaction_only,
-            (n_bias, first_kept),
-            shift,
-            scale,
-            basis,
-            by_row,
-            factors,
-            scratch,
-            XP,
-        )
+        if by_row:
+            kernels.monomial_rows(
+                X, 0, n_samples, starts, self._interaction_only, n_bias, XP
+            )
+        else:
+            kernels.polynomial_features(
+                X,
+                0,
+                n_samples,
+                starts,
+                self._interaction_only,
+                n_bias,
+                first_kept,
+                shift,
+                scale,
+                basis,
+                np.empty((n_factors, block_rows), dtype=X.dtype),
+                np.empty((n_full, block_rows), dtype=X.dtype),
+                XP,
+            )
         largest = self._largest_factor(X, shift, scale)
         overflow = _could_overflow(largest, self._max_degree, X.dtype)
         return XP, overflow and not np.isfinite(XP).all()

@@ -7,17 +7,12 @@ univariate polynomial of one feature, ``P_p(t_f)``. Computing a row therefore
 takes one multiplication per output value, and the output is written once, in
 its final memory layout.
 
-The terms of one degree come in *segments*: the terms of degree ``m`` whose
-smallest feature is ``f`` are ``x_f`` times a contiguous run of terms of degree
-``m - 1``, so ``terms[d : d + L] = terms[p : p + L] * x_f``. The kernels walk
-these segments from a table of the columns where each degree's blocks start,
-``starts[m, g]`` (see :func:`degree_starts`), which takes O(n_features ·
-max_degree) memory whatever the width of the output.
-
-Terms are numbered by their column in the full map (bias, then degrees
-``1..max_degree``). With ``degree=(min_degree, max_degree)`` the terms of the
-degrees below ``min_degree`` are still needed as parents; they are written to
-a small *scratch* buffer instead of the output.
+The terms of one degree come in runs: the terms of degree ``m`` whose
+smallest feature is ``f`` are ``x_f`` times a contiguous run of terms of
+degree ``m - 1``, so ``terms[d : d + L] = terms[p : p + L] * x_f``. The
+kernels walk these runs from a table of the columns where each degree's
+blocks start, ``starts[m, g]`` (see :func:`degree_starts`), which takes
+O(n_features · max_degree) memory whatever the width of the output.
 
 The kernels work on validated arrays; the estimator in ``_polynomial.py``
 checks the sizes and allocates the output and the buffers.
@@ -87,198 +82,69 @@ def degree_starts(n_features, max_degree, interaction_only, n_bias):
 
 
 @njit(cache=True, nogil=True)
-def _locate(column, n_bias, first_kept):
-    """Where term ``column`` of the full map lives: (in ``out``?, its column)."""
-    if column < n_bias:
-        return True, column
-    if column < first_kept:
-        return False, column - n_bias
-    return True, column - first_kept + n_bias
+def monomial_block(factors, starts, interaction_only, n_bias, n_rows, terms):
+    """Terms of a block of rows, monomial basis: ``terms[j, r]``, term by term.
 
-
-@njit(cache=True, nogil=True)
-def _copies(target, d_row, d, length, factors, factor, step, r_lo, r_hi):
-    """``target[d_row + r, d + t] = factors[factor + t * step, r]``; 1 if no factor."""
-    for t in range(length):
-        for r in range(r_lo, r_hi):
-            if factor < 0:
-                target[d_row + r, d + t] = 1
-            else:
-                target[d_row + r, d + t] = factors[factor + t * step, r]
-
-
-@njit(cache=True, nogil=True)
-def _products(target, d_row, d, source, p_row, p, length, factors, factor, r_lo, r_hi):
-    """``target[d_row + r, d + t] = source[p_row + r, p + t] * factors[factor, r]``."""
-    if r_hi - r_lo == 1:
-        # one row: a run of neighbouring values (contiguous in C order)
-        x = factors[factor, r_lo]
-        for t in range(length):
-            target[d_row + r_lo, d + t] = source[p_row + r_lo, p + t] * x
-    else:
-        for t in range(length):
-            for r in range(r_lo, r_hi):
-                target[d_row + r, d + t] = source[p_row + r, p + t] * factors[factor, r]
-
-
-@njit(cache=True, nogil=True)
-def segment(
-    factors, dest, parent, length, factor, step, layout, start, r_lo, r_hi, out, scratch
-):
-    """Terms ``dest .. dest + length`` of rows ``r_lo:r_hi`` of the block.
-
-    ``terms[dest + t] = terms[parent + t] * factors[factor]``, or
-    ``factors[factor + t * step]`` without parent (``parent < 0``); a negative
-    ``factor`` is the bias, 1. ``layout`` is ``(n_bias, first_kept)``: terms
-    of the columns ``n_bias .. first_kept`` go to ``scratch``, whose rows are
-    the block's rows; the others to ``out``, whose row ``start + r`` is the
-    block's row ``r``.
-    """
-    to_out, d = _locate(dest, layout[0], layout[1])
-    d_row = start if to_out else 0
-    if parent < 0:
-        if to_out:
-            _copies(out, d_row, d, length, factors, factor, step, r_lo, r_hi)
-        else:
-            _copies(scratch, d_row, d, length, factors, factor, step, r_lo, r_hi)
-        return
-    from_out, p = _locate(parent, layout[0], layout[1])
-    p_row = start if from_out else 0
-    # out and scratch may differ in numba layout: one call per pairing
-    if to_out and from_out:
-        _products(out, d_row, d, out, p_row, p, length, factors, factor, r_lo, r_hi)
-    elif to_out:
-        _products(out, d_row, d, scratch, p_row, p, length, factors, factor, r_lo, r_hi)
-    elif from_out:
-        _products(scratch, d_row, d, out, p_row, p, length, factors, factor, r_lo, r_hi)
-    else:
-        _products(
-            scratch, d_row, d, scratch, p_row, p, length, factors, factor, r_lo, r_hi
-        )
-
-
-@njit(cache=True, nogil=True)
-def monomial_terms(
-    factors, starts, interaction_only, layout, start, r_lo, r_hi, out, scratch
-):
-    """All terms of rows ``r_lo:r_hi`` of the block, monomial basis.
-
-    ``x_f`` times the run of terms of degree ``m - 1`` that starts at its
-    smallest feature ``f`` (``f + 1`` for ``interaction_only``): the same
-    multiplications as ``PolynomialFeatures``, so the values agree to the bit.
+    The terms of degree ``m`` whose smallest feature is ``f`` are ``x_f``
+    times the run of terms of degree ``m - 1`` from ``starts[m - 1, f]``
+    (``f + 1`` for ``interaction_only``) to the end of that degree: the same
+    multiplications as ``PolynomialFeatures``, so the values agree to the
+    bit. Each term is a contiguous run over the block's rows.
     """
     max_degree = starts.shape[0] - 1
     n_features = starts.shape[1] - 1
-    if layout[0] == 1:
-        segment(factors, 0, -1, 1, -1, 0, layout, start, r_lo, r_hi, out, scratch)
+    if n_bias:
+        terms[0, :n_rows] = 1
     if max_degree >= 1:
-        segment(
-            factors,
-            layout[0],
-            -1,
-            n_features,
-            0,
-            1,
-            layout,
-            start,
-            r_lo,
-            r_hi,
-            out,
-            scratch,
-        )
+        for f in range(n_features):
+            terms[n_bias + f, :n_rows] = factors[f, :n_rows]
     for m in range(2, max_degree + 1):
         end = starts[m - 1, n_features]
         for f in range(n_features):
             first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
-            if end > first:
-                segment(
-                    factors,
-                    starts[m, f],
-                    first,
-                    end - first,
-                    f,
-                    0,
-                    layout,
-                    start,
-                    r_lo,
-                    r_hi,
-                    out,
-                    scratch,
-                )
+            x = factors[f]
+            for t in range(end - first):
+                target = terms[starts[m, f] + t]
+                source = terms[first + t]
+                for r in range(n_rows):
+                    target[r] = source[r] * x[r]
 
 
 @njit(cache=True, nogil=True)
-def orthogonal_terms(
-    factors, starts, interaction_only, layout, start, r_lo, r_hi, out, scratch
-):
-    """All terms of rows ``r_lo:r_hi`` of the block, orthogonal basis.
+def orthogonal_block(factors, starts, interaction_only, n_bias, n_rows, terms):
+    """Terms of a block of rows, orthogonal basis: ``terms[j, r]``, term by term.
 
-    A term whose smallest feature ``f`` appears ``L`` times is
-    ``P_L(t_f)`` times the term without those ``L`` factors (``rest``), a
-    term of degree ``m - L`` whose smallest feature is more than ``f``; for a
-    given ``L`` those come in a contiguous run, in decreasing ``L``.
+    A term whose smallest feature ``f`` appears ``L`` times is ``P_L(t_f)``
+    (``factors[f * (max_degree + 1) + L]``) times the term without those
+    ``L`` factors, a term of degree ``m - L`` whose smallest feature is more
+    than ``f``. Within the terms of degree ``m`` and smallest feature ``f``
+    these come in runs of decreasing ``L``, each run ``P_L(t_f)`` times the
+    contiguous run of terms of degree ``m - L`` from ``starts[m - L, f + 1]``.
     """
     max_degree = starts.shape[0] - 1
     n_features = starts.shape[1] - 1
     stride = max_degree + 1
-    if layout[0] == 1:
-        segment(factors, 0, -1, 1, -1, 0, layout, start, r_lo, r_hi, out, scratch)
+    if n_bias:
+        terms[0, :n_rows] = 1
     if max_degree >= 1:
-        segment(
-            factors,
-            layout[0],
-            -1,
-            n_features,
-            1,
-            stride,
-            layout,
-            start,
-            r_lo,
-            r_hi,
-            out,
-            scratch,
-        )
+        for f in range(n_features):
+            terms[n_bias + f, :n_rows] = factors[f * stride + 1, :n_rows]
     for m in range(2, max_degree + 1):
         for f in range(n_features):
             column = starts[m, f]
-            for lead in range(m, 0, -1):
-                if interaction_only and lead > 1:
-                    continue
-                if lead == m:
-                    segment(
-                        factors,
-                        column,
-                        -1,
-                        1,
-                        f * stride + m,
-                        0,
-                        layout,
-                        start,
-                        r_lo,
-                        r_hi,
-                        out,
-                        scratch,
-                    )
-                    column += 1
-                    continue
+            if not interaction_only:
+                # x_f^m alone: the rest is the constant 1
+                terms[column, :n_rows] = factors[f * stride + m, :n_rows]
+                column += 1
+            for lead in range(1 if interaction_only else m - 1, 0, -1):
                 first = starts[m - lead, f + 1]
-                length = starts[m - lead, n_features] - first
-                if length > 0:
-                    segment(
-                        factors,
-                        column,
-                        first,
-                        length,
-                        f * stride + lead,
-                        0,
-                        layout,
-                        start,
-                        r_lo,
-                        r_hi,
-                        out,
-                        scratch,
-                    )
-                    column += length
+                x = factors[f * stride + lead]
+                for t in range(starts[m - lead, n_features] - first):
+                    target = terms[column + t]
+                    source = terms[first + t]
+                    for r in range(n_rows):
+                        target[r] = source[r] * x[r]
+                column += starts[m - lead, n_features] - first
 
 
 @njit(cache=True, nogil=True)
@@ -288,56 +154,77 @@ def polynomial_features(
     row_stop,
     starts,
     interaction_only,
-    layout,
+    n_bias,
+    first_kept,
     shift,
     scale,
     basis,
-    by_row,
     factors,
-    scratch,
+    terms,
     out,
 ):
     """The feature map of rows ``row_start:row_stop`` of dense ``X`` into ``out``.
 
-    Rows are processed in blocks of ``factors.shape[1]`` rows, sized by the
-    caller so that the block's part of ``out`` stays in cache. With
-    ``by_row`` each row's segments are written in turn (long runs that
-    vectorise along a C-ordered row); otherwise each segment is written for
-    all the block's rows in turn (vectorises along the rows in F order, and
-    breaks the chain of dependent products of a single feature in C order).
+    Rows are processed in blocks of ``terms.shape[1]`` rows, sized by the
+    caller so that a block stays in cache: the block's terms of the full map
+    are computed term by term in ``terms``, then its output columns (the
+    bias and the terms from column ``first_kept`` on) are written to ``out``,
+    column by column in F order, row by row in C order.
     """
-    block_rows = factors.shape[1]
+    block_rows = terms.shape[1]
     max_power = 0 if basis == MONOMIAL else starts.shape[0] - 1
+    n_out = out.shape[1]
+    c_order = out.strides[1] == out.itemsize
     for start in range(row_start, row_stop, block_rows):
         stop = min(start + block_rows, row_stop)
-        univariate_block(X, start, stop, shift, scale, basis, max_power, factors)
         n_rows = stop - start
-        for i in range(n_rows if by_row else 1):
-            r_lo, r_hi = (i, i + 1) if by_row else (0, n_rows)
-            if basis == MONOMIAL:
-                monomial_terms(
-                    factors,
-                    starts,
-                    interaction_only,
-                    layout,
-                    start,
-                    r_lo,
-                    r_hi,
-                    out,
-                    scratch,
-                )
-            else:
-                orthogonal_terms(
-                    factors,
-                    starts,
-                    interaction_only,
-                    layout,
-                    start,
-                    r_lo,
-                    r_hi,
-                    out,
-                    scratch,
-                )
+        univariate_block(X, start, stop, shift, scale, basis, max_power, factors)
+        if basis == MONOMIAL:
+            monomial_block(factors, starts, interaction_only, n_bias, n_rows, terms)
+        else:
+            orthogonal_block(factors, starts, interaction_only, n_bias, n_rows, terms)
+        offset = first_kept - n_bias
+        if c_order:
+            for r in range(n_rows):
+                for k in range(n_out):
+                    j = k if k < n_bias else k + offset
+                    out[start + r, k] = terms[j, r]
+        else:
+            for k in range(n_out):
+                j = k if k < n_bias else k + offset
+                for r in range(n_rows):
+                    out[start + r, k] = terms[j, r]
+
+
+@njit(cache=True, nogil=True)
+def monomial_rows(X, row_start, row_stop, starts, interaction_only, n_bias, out):
+    """Monomial map of rows ``row_start:row_stop`` straight into C-ordered ``out``.
+
+    For maps of all degrees ``0..max_degree`` whose runs ``x_f * (terms of
+    degree m - 1)`` are long: each row is written in place, run by run,
+    ``row[d : d + L] = row[p : p + L] * x_f``; the runs vectorise.
+    """
+    max_degree = starts.shape[0] - 1
+    n_features = starts.shape[1] - 1
+    for i in range(row_start, row_stop):
+        row = out[i]
+        x = X[i]
+        if n_bias:
+            row[0] = 1
+        if max_degree >= 1:
+            for f in range(n_features):
+                row[n_bias + f] = x[f]
+        for m in range(2, max_degree + 1):
+            end = starts[m - 1, n_features]
+            for f in range(n_features):
+                first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+                length = end - first
+                # slices of one row, disjoint: the loop vectorises
+                source = row[first : first + length]
+                target = row[starts[m, f] : starts[m, f] + length]
+                x_f = x[f]
+                for t in range(length):
+                    target[t] = source[t] * x_f
 
 
 @njit(cache=True)

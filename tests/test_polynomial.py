@@ -733,14 +733,14 @@ def test_transform_bytes_count_buffers_and_table():
     n_bytes = _polynomial._dense_transform_bytes(
         n_samples=1,
         n_outputs=10,
-        n_scratch=4,
+        n_buffered=4,
         n_factors=3,
         block_rows=2,
         n_workers=2,
         starts_shape=(3, 4),
         itemsize=8,
     )
-    # output 1 x 10, two workers with 2 rows of 4 scratch terms and 3 factors,
+    # output 1 x 10, two workers with 2 rows of 4 terms and 3 factors,
     # a 3 x 4 int64 table
     assert n_bytes == 10 * 8 + 2 * 2 * (4 + 3) * 8 + 3 * 4 * 8
 
@@ -866,10 +866,10 @@ def test_orthogonal_basis_refuses_a_range_too_small_to_invert():
 DENSE_KERNELS = [
     "univariate_block",
     "degree_starts",
-    "segment",
-    "monomial_terms",
-    "orthogonal_terms",
+    "monomial_block",
+    "orthogonal_block",
     "polynomial_features",
+    "monomial_rows",
 ]
 
 
