@@ -3,8 +3,10 @@
 import collections.abc
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
+import numba
 import numpy as np
 from scipy import sparse
 from scipy.special import comb
@@ -97,20 +99,70 @@ def _too_many_outputs_message(
     )
 
 
-# Bytes of a row block's working set (its part of the output, the scratch
-# terms and the factors): small enough to stay in a core's cache.
+# Bytes of a row block's working set (its part of the output, the buffered
+# terms and the factors): small enough to stay in a core's cache. A block
+# written in place in F order touches one stretch of memory per output
+# column: longer stretches there.
 _BLOCK_BYTES = 256 * 1024
 _MAX_BLOCK_ROWS = 256
+_IN_PLACE_BLOCK_BYTES = 1024 * 1024
+_IN_PLACE_MAX_BLOCK_ROWS = 2048
 
 
-def _block_rows(n_samples, row_width, itemsize):
+def _block_rows(n_samples, row_width, itemsize, in_place=False):
     """Rows per block, so that a block's working set takes about ``_BLOCK_BYTES``.
 
     At least one row, however wide: the working buffers then take no more
     than one output row.
     """
-    rows = _BLOCK_BYTES // max(row_width * itemsize, 1)
-    return int(max(1, min(rows, _MAX_BLOCK_ROWS, n_samples)))
+    budget, cap = (
+        (_IN_PLACE_BLOCK_BYTES, _IN_PLACE_MAX_BLOCK_ROWS)
+        if in_place
+        else (_BLOCK_BYTES, _MAX_BLOCK_ROWS)
+    )
+    rows = budget // max(row_width * itemsize, 1)
+    return int(max(1, min(rows, cap, n_samples)))
+
+
+# Output values below which a transform runs on the calling thread alone.
+_PARALLEL_MIN_VALUES = 1 << 18
+
+
+def _effective_n_threads():
+    """Threads a transform may use: numba's thread count, within the limit
+    that threadpoolctl (or OMP_NUM_THREADS) sets on OpenMP, so that a
+    transform in a joblib or dask worker does not oversubscribe the cores."""
+    n_threads = numba.get_num_threads()
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    except ImportError:  # pragma: no cover
+        return max(1, n_threads)
+    return max(1, min(n_threads, _openmp_effective_n_threads()))
+
+
+def _n_workers(n_values, n_samples, block_rows):
+    """Threads for a transform of ``n_values`` output values: one if small."""
+    if n_values < _PARALLEL_MIN_VALUES or n_samples < 2 * block_rows:
+        return 1
+    return min(_effective_n_threads(), -(-n_samples // block_rows))
+
+
+def _run_in_row_chunks(rows, n_samples, block_rows, n_workers):
+    """Call ``rows(start, stop)`` on ``n_workers`` chunks of whole blocks.
+
+    The kernels release the GIL, so the chunks run in parallel; each value is
+    computed by the same operations whatever the split, so the output is the
+    same to the bit.
+    """
+    if n_workers == 1:
+        rows(0, n_samples)
+        return
+    n_blocks = -(-n_samples // block_rows)
+    chunk = -(-n_blocks // n_workers) * block_rows
+    bounds = [(a, min(a + chunk, n_samples)) for a in range(0, n_samples, chunk)]
+    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+        for future in [pool.submit(rows, a, b) for a, b in bounds]:
+            future.result()
 
 
 def _dense_transform_bytes(
@@ -577,27 +629,31 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         max_power = 0 if basis == kernels.MONOMIAL else self._max_degree
         n_factors = n_features * (max_power + 1)
         itemsize = X.dtype.itemsize
+        all_degrees = first_kept == n_bias
         # row by row, in place, where the runs x_f * (terms of the degree
         # below) are long enough to vectorise along a C-ordered row; else
-        # term by term over a block of rows, in buffers
+        # term by term over a block of rows: in place in F order, through a
+        # buffer of the block's terms otherwise
         n_runs = 1 + n_features * max(self._max_degree - 1, 0)
         by_row = (
             self._order == "C"
             and basis == kernels.MONOMIAL
-            and first_kept == n_bias
+            and all_degrees
             and n_full >= 4 * n_runs
         )
-        block_rows = _block_rows(n_samples, n_full + n_factors, itemsize)
+        in_place = self._order == "F" and all_degrees
+        block_rows = _block_rows(n_samples, n_full + n_factors, itemsize, in_place)
+        n_workers = _n_workers(n_samples * n_full, n_samples, block_rows)
         starts_shape = (self._max_degree + 1, n_features + 1)
         _check_output_fits(
             (n_samples, n_outputs),
             _dense_transform_bytes(
                 n_samples,
                 n_outputs,
-                0 if by_row else n_full,
+                0 if by_row or in_place else n_full,
                 0 if by_row else n_factors,
                 block_rows,
-                1,
+                n_workers,
                 starts_shape,
                 itemsize,
             ),
@@ -614,15 +670,19 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         starts = kernels.degree_starts(
             n_features, self._max_degree, self._interaction_only, n_bias
         )
-        if by_row:
-            kernels.monomial_rows(
-                X, 0, n_samples, starts, self._interaction_only, n_bias, XP
-            )
-        else:
+
+        def rows(row_start, row_stop):
+            if by_row:
+                kernels.monomial_rows(
+                    X, row_start, row_stop, starts, self._interaction_only, n_bias, XP
+                )
+                return
+            factors = np.empty((n_factors, block_rows), dtype=X.dtype)
+            terms = XP.T if in_place else np.empty((n_full, block_rows), X.dtype)
             kernels.polynomial_features(
                 X,
-                0,
-                n_samples,
+                row_start,
+                row_stop,
                 starts,
                 self._interaction_only,
                 n_bias,
@@ -630,10 +690,13 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
                 shift,
                 scale,
                 basis,
-                np.empty((n_factors, block_rows), dtype=X.dtype),
-                np.empty((n_full, block_rows), dtype=X.dtype),
+                factors,
+                terms,
+                in_place,
                 XP,
             )
+
+        _run_in_row_chunks(rows, n_samples, block_rows, n_workers)
         largest = self._largest_factor(X, shift, scale)
         overflow = _could_overflow(largest, self._max_degree, X.dtype)
         return XP, overflow and not np.isfinite(XP).all()

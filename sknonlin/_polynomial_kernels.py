@@ -82,37 +82,39 @@ def degree_starts(n_features, max_degree, interaction_only, n_bias):
 
 
 @njit(cache=True, nogil=True)
-def monomial_block(factors, starts, interaction_only, n_bias, n_rows, terms):
-    """Terms of a block of rows, monomial basis: ``terms[j, r]``, term by term.
+def monomial_block(factors, starts, interaction_only, n_bias, offset, n_rows, terms):
+    """Terms of a block of rows, monomial basis: ``terms[j, offset + r]``.
 
     The terms of degree ``m`` whose smallest feature is ``f`` are ``x_f``
     times the run of terms of degree ``m - 1`` from ``starts[m - 1, f]``
     (``f + 1`` for ``interaction_only``) to the end of that degree: the same
     multiplications as ``PolynomialFeatures``, so the values agree to the
-    bit. Each term is a contiguous run over the block's rows.
+    bit. The terms are computed term by term, each a contiguous run over the
+    block's rows.
     """
     max_degree = starts.shape[0] - 1
     n_features = starts.shape[1] - 1
+    rows = slice(offset, offset + n_rows)
     if n_bias:
-        terms[0, :n_rows] = 1
+        terms[0, rows] = 1
     if max_degree >= 1:
         for f in range(n_features):
-            terms[n_bias + f, :n_rows] = factors[f, :n_rows]
+            terms[n_bias + f, rows] = factors[f, :n_rows]
     for m in range(2, max_degree + 1):
         end = starts[m - 1, n_features]
         for f in range(n_features):
             first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
             x = factors[f]
             for t in range(end - first):
-                target = terms[starts[m, f] + t]
-                source = terms[first + t]
+                target = terms[starts[m, f] + t, rows]
+                source = terms[first + t, rows]
                 for r in range(n_rows):
                     target[r] = source[r] * x[r]
 
 
 @njit(cache=True, nogil=True)
-def orthogonal_block(factors, starts, interaction_only, n_bias, n_rows, terms):
-    """Terms of a block of rows, orthogonal basis: ``terms[j, r]``, term by term.
+def orthogonal_block(factors, starts, interaction_only, n_bias, offset, n_rows, terms):
+    """Terms of a block of rows, orthogonal basis: ``terms[j, offset + r]``.
 
     A term whose smallest feature ``f`` appears ``L`` times is ``P_L(t_f)``
     (``factors[f * (max_degree + 1) + L]``) times the term without those
@@ -124,24 +126,25 @@ def orthogonal_block(factors, starts, interaction_only, n_bias, n_rows, terms):
     max_degree = starts.shape[0] - 1
     n_features = starts.shape[1] - 1
     stride = max_degree + 1
+    rows = slice(offset, offset + n_rows)
     if n_bias:
-        terms[0, :n_rows] = 1
+        terms[0, rows] = 1
     if max_degree >= 1:
         for f in range(n_features):
-            terms[n_bias + f, :n_rows] = factors[f * stride + 1, :n_rows]
+            terms[n_bias + f, rows] = factors[f * stride + 1, :n_rows]
     for m in range(2, max_degree + 1):
         for f in range(n_features):
             column = starts[m, f]
             if not interaction_only:
                 # x_f^m alone: the rest is the constant 1
-                terms[column, :n_rows] = factors[f * stride + m, :n_rows]
+                terms[column, rows] = factors[f * stride + m, :n_rows]
                 column += 1
             for lead in range(1 if interaction_only else m - 1, 0, -1):
                 first = starts[m - lead, f + 1]
                 x = factors[f * stride + lead]
                 for t in range(starts[m - lead, n_features] - first):
-                    target = terms[column + t]
-                    source = terms[first + t]
+                    target = terms[column + t, rows]
+                    source = terms[first + t, rows]
                     for r in range(n_rows):
                         target[r] = source[r] * x[r]
                 column += starts[m - lead, n_features] - first
@@ -161,17 +164,20 @@ def polynomial_features(
     basis,
     factors,
     terms,
+    in_place,
     out,
 ):
     """The feature map of rows ``row_start:row_stop`` of dense ``X`` into ``out``.
 
-    Rows are processed in blocks of ``terms.shape[1]`` rows, sized by the
-    caller so that a block stays in cache: the block's terms of the full map
-    are computed term by term in ``terms``, then its output columns (the
-    bias and the terms from column ``first_kept`` on) are written to ``out``,
-    column by column in F order, row by row in C order.
+    Rows are processed in blocks of ``factors.shape[1]`` rows, sized by the
+    caller so that a block stays in cache, term by term. With ``in_place``,
+    ``terms`` is ``out.T`` (F-ordered output of all degrees): each term is
+    written once, straight into its output column. Otherwise ``terms`` is a
+    buffer of the block's terms of the full map, whose output columns (the
+    bias and the terms from column ``first_kept`` on) are then copied to
+    ``out``, column by column in F order, row by row in C order.
     """
-    block_rows = terms.shape[1]
+    block_rows = factors.shape[1]
     max_power = 0 if basis == MONOMIAL else starts.shape[0] - 1
     n_out = out.shape[1]
     c_order = out.strides[1] == out.itemsize
@@ -179,19 +185,26 @@ def polynomial_features(
         stop = min(start + block_rows, row_stop)
         n_rows = stop - start
         univariate_block(X, start, stop, shift, scale, basis, max_power, factors)
+        offset = start if in_place else 0
         if basis == MONOMIAL:
-            monomial_block(factors, starts, interaction_only, n_bias, n_rows, terms)
+            monomial_block(
+                factors, starts, interaction_only, n_bias, offset, n_rows, terms
+            )
         else:
-            orthogonal_block(factors, starts, interaction_only, n_bias, n_rows, terms)
-        offset = first_kept - n_bias
+            orthogonal_block(
+                factors, starts, interaction_only, n_bias, offset, n_rows, terms
+            )
+        if in_place:
+            continue
+        skip = first_kept - n_bias
         if c_order:
             for r in range(n_rows):
                 for k in range(n_out):
-                    j = k if k < n_bias else k + offset
+                    j = k if k < n_bias else k + skip
                     out[start + r, k] = terms[j, r]
         else:
             for k in range(n_out):
-                j = k if k < n_bias else k + offset
+                j = k if k < n_bias else k + skip
                 for r in range(n_rows):
                     out[start + r, k] = terms[j, r]
 

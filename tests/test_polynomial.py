@@ -3,10 +3,12 @@
 import gc
 import itertools
 import pickle
+import threading
 import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -757,6 +759,11 @@ def test_transform_bytes_count_buffers_and_table():
 )
 def test_block_rows_adapt_to_the_width(n_samples, row_width, itemsize, expected):
     assert _polynomial._block_rows(n_samples, row_width, itemsize) == expected
+    # blocks written in place in F order get a larger budget
+    in_place = _polynomial._block_rows(n_samples, row_width, itemsize, True)
+    assert expected <= in_place <= min(n_samples, 2048)
+    if row_width * itemsize > 1024 * 1024:
+        assert in_place == 1
 
 
 @pytest.mark.parametrize(
@@ -902,3 +909,70 @@ def test_concurrent_transforms_equal_sequential_ones():
     for out, want in zip(results, expected * 3, strict=True):
         assert_array_equal(out, want, strict=True)
         assert out.flags.c_contiguous == want.flags.c_contiguous
+
+
+def _record_kernel_calls(monkeypatch):
+    """Record (thread, first row, end row) of each dense kernel call."""
+    calls = []
+    for name in ("polynomial_features", "monomial_rows"):
+        kernel = getattr(_polynomial.kernels, name)
+
+        def recording(X, row_start, row_stop, *args, _kernel=kernel):
+            calls.append((threading.get_ident(), row_start, row_stop))
+            return _kernel(X, row_start, row_stop, *args)
+
+        monkeypatch.setattr(_polynomial.kernels, name, recording)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "params, shape",
+    [
+        (dict(degree=3), (3000, 10)),  # C, row by row
+        (dict(degree=37), (20_000, 1)),  # C, through a block buffer
+        (dict(degree=37, order="F"), (20_000, 1)),  # F, in place
+        (dict(degree=(2, 4), order="F"), (5000, 6)),  # F, through a buffer
+        (dict(degree=5, basis="legendre"), (5000, 4)),
+        (dict(degree=5, basis="chebyshev", order="F"), (5000, 4)),
+    ],
+)
+def test_parallel_row_chunks_give_the_same_bits(params, shape, monkeypatch):
+    X = np.random.default_rng(0).uniform(-1.5, 1.5, size=shape)
+    transformer = PolynomialFeatureMap(**params).fit(X)
+    monkeypatch.setattr(_polynomial, "_effective_n_threads", lambda: 1)
+    calls = _record_kernel_calls(monkeypatch)
+    sequential = transformer.transform(X)
+    assert calls == [(threading.get_ident(), 0, shape[0])]
+    monkeypatch.setattr(_polynomial, "_effective_n_threads", lambda: 3)
+    calls.clear()
+    parallel = transformer.transform(X)
+    # three chunks of whole blocks that tile the rows, off the calling thread
+    assert len(calls) == 3
+    bounds = sorted((start, stop) for _, start, stop in calls)
+    assert [b[0] for b in bounds] == [0] + [b[1] for b in bounds[:-1]]
+    assert bounds[-1][1] == shape[0]
+    assert threading.get_ident() not in {thread for thread, _, _ in calls}
+    assert_array_equal(parallel, sequential, strict=True)
+    assert parallel.flags.f_contiguous == sequential.flags.f_contiguous
+    if params.get("basis", "monomial") == "monomial":
+        expected = PolynomialFeatures(**params).fit_transform(X)
+        assert_array_equal(parallel, expected, strict=True)
+
+
+def test_thread_count_follows_numba_and_threadpoolctl_limits(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X = np.random.default_rng(0).uniform(size=(20_000, 1))
+    transformer = PolynomialFeatureMap(degree=37, order="F").fit(X)
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert _polynomial._effective_n_threads() == 1
+        calls = _record_kernel_calls(monkeypatch)
+        limited = transformer.transform(X)
+        assert calls == [(threading.get_ident(), 0, X.shape[0])]
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert _polynomial._effective_n_threads() == 1
+    finally:
+        numba.set_num_threads(previous)
+    assert _polynomial._effective_n_threads() <= previous
+    assert_array_equal(transformer.transform(X), limited, strict=True)
