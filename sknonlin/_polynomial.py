@@ -286,8 +286,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         If True, the first column is the constant term 1.
 
     order : {"C", "F"}, default="C"
-        Memory order of dense output. "C" is faster to compute; "F" may speed
-        up an estimator that reads the output column by column.
+        Memory order of dense output. "F" may speed up an estimator that
+        reads the output column by column.
 
     basis : {"monomial", "legendre", "chebyshev"}, default="monomial"
         Univariate polynomials the terms are made of. "monomial" uses the
