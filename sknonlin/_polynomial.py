@@ -6,12 +6,15 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
-import numba
 import numpy as np
 from scipy import sparse
 from scipy.special import comb
 from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+
+# imported with the module, so that the OpenMP runtime it loads is there for
+# threadpoolctl to limit before any transform asks it for its thread count
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -132,12 +135,10 @@ def _effective_n_threads():
     """Threads a transform may use: numba's thread count, within the limit
     that threadpoolctl (or OMP_NUM_THREADS) sets on OpenMP, so that a
     transform in a joblib or dask worker does not oversubscribe the cores."""
-    n_threads = numba.get_num_threads()
-    try:
-        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-    except ImportError:  # pragma: no cover
-        return max(1, n_threads)
-    return max(1, min(n_threads, _openmp_effective_n_threads()))
+    # numba is imported where it is needed: the first large transform
+    import numba
+
+    return max(1, min(numba.get_num_threads(), _openmp_effective_n_threads()))
 
 
 def _n_workers(n_values, n_samples, block_rows):
