@@ -61,6 +61,7 @@ from sknonlin import (
     PolynomialFeatureMap,
     TwoLayerReLURegressor,
 )
+from sknonlin._polynomial import _range_map as _polynomial_range_map
 
 __all__ = ["MIN_OPSET", "register_converters"]
 
@@ -231,14 +232,9 @@ _RECURRENCES = {
 }
 
 
-def _fitted_params(model):
-    """The parameters the fitted map's ``transform`` uses."""
-    return {
-        "degree": model.degree,
-        "interaction_only": model.interaction_only,
-        "include_bias": model.include_bias,
-        "basis": model.basis,
-    }
+def _fitted_basis(model):
+    """The basis the fitted map's ``transform`` uses (stored at fit)."""
+    return model._basis
 
 
 def _range_map(model, dtype):
@@ -247,11 +243,8 @@ def _range_map(model, dtype):
     Each feature's training range [min, max] maps to [-1, 1]; a constant
     feature maps to t = 0.
     """
-    half_range = (model.data_max_ - model.data_min_) / 2
-    shift = (model.data_min_ + half_range).astype(dtype)
-    half_range[half_range == 0] = 1
-    scale = (1 / half_range).astype(dtype)
-    return shift, scale
+    shift, scale = _polynomial_range_map(model.data_min_, model.data_max_)
+    return shift.astype(dtype), scale.astype(dtype)
 
 
 def _term_plan(powers, monomial):
@@ -330,7 +323,7 @@ def _orthogonal_factors(graph, XT, model, dtype, max_power):
     t64 = graph.cast(t, np.float64) if widen else t
     stored = [t]
     previous, current = None, t64  # P_0 = 1 is folded into the constants
-    recurrence = _RECURRENCES[_fitted_params(model)["basis"]]
+    recurrence = _RECURRENCES[_fitted_basis(model)]
     for p in range(1, max_power):
         a, b, c = recurrence(p)
         value = graph.node("Mul", [graph.constant(float(a)), t64])
@@ -367,7 +360,7 @@ def _convert_polynomial_feature_map(scope, operator, container):
     X = graph.input_as(dtype)
     XT = graph.node("Transpose", [X], perm=[1, 0])
     powers = model.powers_
-    monomial = _fitted_params(model)["basis"] == "monomial"
+    monomial = _fitted_basis(model) == "monomial"
     levels, outputs = _term_plan(powers, monomial)
     max_power = int(powers.max(initial=0))
     if monomial or max_power == 0:
@@ -393,21 +386,6 @@ def _polynomial_feature_map_shape(operator):
     """Output type: (N, ``n_output_features_``), in the compute dtype."""
     model = operator.raw_operator
     dtype, n_rows = _check_input(operator)
-    params = _fitted_params(model)
-    basis = params.pop("basis")
-    n_output_features = model.count_output_features(model.n_features_in_, **params)
-    if n_output_features != model.n_output_features_:
-        raise ValueError(
-            f"The parameters of this {type(model).__name__} changed after fit "
-            f"(it was fitted with {model.n_output_features_} output features, "
-            f"its parameters now give {n_output_features}): fit it again "
-            "before converting it."
-        )
-    if basis != "monomial" and not hasattr(model, "data_min_"):
-        raise ValueError(
-            f"basis={basis!r} was set after fit, which learned no feature "
-            "range: fit it again before converting it."
-        )
     operator.outputs[0].type = _FLOAT_TENSOR_TYPES[dtype](
         [n_rows, model.n_output_features_]
     )

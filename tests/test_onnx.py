@@ -464,13 +464,22 @@ def test_string_input_is_refused():
         skl2onnx.to_onnx(poly, initial_types=[("X", StringTensorType([None, 4]))])
 
 
-def test_parameters_changed_after_fit_are_refused():
-    poly = PolynomialFeatureMap(degree=2).fit(X_IRIS).set_params(include_bias=False)
-    with pytest.raises(ValueError, match=r"changed after fit.*fit it again"):
-        skl2onnx.to_onnx(poly, X_IRIS[:1])
-    poly = PolynomialFeatureMap(degree=2).fit(X_IRIS).set_params(basis="legendre")
-    with pytest.raises(ValueError, match="learned no feature range"):
-        skl2onnx.to_onnx(poly, X_IRIS[:1])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"include_bias": False},
+        {"basis": "legendre"},
+        {"degree": 3},
+        {"interaction_only": True},
+    ],
+)
+def test_parameters_changed_after_fit_export_what_transform_does(change):
+    poly = PolynomialFeatureMap(degree=2).fit(X_IRIS)
+    expected = poly.transform(X_IRIS)
+    poly.set_params(**change)
+    (got,) = run(poly, X_IRIS)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_zipmap_columns_is_refused():
