@@ -81,6 +81,7 @@ numpydoc_xref_ignore = {
 }
 
 # -- Examples gallery -------------------------------------------------------
+
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
@@ -88,7 +89,8 @@ sphinx_gallery_conf = {
     # such as the lecture tour, are commands to run from a shell.
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"^(?!plot_)",
-    "within_subsection_order": "FileNameSortKey",
+    # By the example's number: plot_10_* after plot_9_*.
+    "within_subsection_order": "docs._gallery_order.ExampleNumberSortKey",
     "doc_module": ("sknonlin",),
     "backreferences_dir": os.path.join("gen_modules", "backreferences"),
     "remove_config_comments": True,

@@ -4,16 +4,20 @@ The estimators validate their input, encode the labels, and hand each epoch to
 a numba kernel in ``sknonlin._perceptron_kernels``.
 """
 
+import copy
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -32,6 +36,7 @@ from sknonlin._perceptron_kernels import (
     multiclass_epoch_dense,
     shuffled_order,
 )
+from sknonlin._sparse import check_compressed_structure
 
 _SEQUENTIAL = "the perceptron is a sequential algorithm, run by compiled CPU code"
 
@@ -42,6 +47,46 @@ def _rounding_constants(dtype):
     return float(info.eps) / 2.0, float(info.smallest_subnormal) / 2.0
 
 
+def _check_no_none(values, name):
+    """Refuse ``None`` among labels: it cannot be sorted with other labels."""
+    values = np.asarray(values)
+    # Only an object array can hold None; compare elementwise, not with `is`.
+    if values.dtype == object and np.any(values == None):  # noqa: E711
+        raise ValueError(
+            f"{name} contains None; every label must be a number or a string."
+        )
+
+
+class _TrainingState:
+    """The weights and counters a fit works on before they are committed.
+
+    ``coef`` has shape (n_features, n_coef_columns) in the dtype of ``X``;
+    ``intercept`` and the averaging accumulators are float64.
+    """
+
+    def __init__(self, coef, intercept, avg_coef, avg_intercept, t, n_iter, rng):
+        self.coef = coef
+        self.intercept = intercept
+        self.avg_coef = avg_coef
+        self.avg_intercept = avg_intercept
+        self.t = t
+        self.n_iter = n_iter
+        self.rng = rng
+        self.mistakes = []
+
+    def public_weights(self, average, dtype):
+        """``coef_`` and ``intercept_``: new arrays, never views of the state."""
+        coef, intercept = self.coef, self.intercept
+        if average and self.t > 0:
+            # The average of w over T steps is w - U / T (see the kernels).
+            coef = coef - self.avg_coef / self.t
+            intercept = intercept - self.avg_intercept / self.t
+        return {
+            "coef_": np.array(coef.T, dtype=dtype, order="C", copy=True),
+            "intercept_": np.array(intercept, dtype=dtype, copy=True),
+        }
+
+
 class _BasePerceptron(
     CallbackSupportMixin, DocLinkMixin, ClassifierMixin, BaseEstimator
 ):
@@ -50,14 +95,21 @@ class _BasePerceptron(
     The weights being learned (``_coef``, shape (n_features, n_coef_columns))
     and the intercepts (``_intercept``, float64) are kept apart from the
     public ``coef_`` and ``intercept_``, which hold their average when
-    ``average=True``.
+    ``average=True``. A fit works on a ``_TrainingState`` and assigns the
+    fitted attributes in ``_commit`` only once it has succeeded.
     """
 
     _parameter_constraints: ClassVar[dict] = {
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "shuffle": ["boolean"],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "average": ["boolean"],
@@ -68,16 +120,28 @@ class _BasePerceptron(
         *,
         fit_intercept=True,
         max_iter=100,
+        tol=None,
         shuffle=True,
+        eta0=1.0,
         random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
         warm_start=False,
         verbose=0,
         average=False,
     ):
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
+        self.tol = tol
         self.shuffle = shuffle
+        self.eta0 = eta0
         self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
         self.warm_start = warm_start
         self.verbose = verbose
         self.average = average
@@ -93,16 +157,20 @@ class _BasePerceptron(
     def _encode_y(self, y_index, dtype):
         raise NotImplementedError
 
-    def _run_epoch(self, X, y, sample_weight, order, t):
+    def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
+        raise NotImplementedError
+
+    def _predict_index(self, scores):
         raise NotImplementedError
 
     # -- training -------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the perceptron with up to ``max_iter`` epochs over the data.
 
-        Training stops early after an epoch with no mistake.
+        Training stops early after an epoch with no mistake, and, when ``tol``
+        is set, by scikit-learn's rule (see the class documentation).
 
         Parameters
         ----------
@@ -112,18 +180,34 @@ class _BasePerceptron(
         y : array-like of shape (n_samples,)
             Target labels.
 
+        coef_init : array-like of shape (n_classes, n_features), default=None
+            Initial weights (one row for ``Perceptron``). None means zero, or
+            the previous weights with ``warm_start=True``.
+
+        intercept_init : array-like of shape (n_classes,), default=None
+            Initial intercepts (one for ``Perceptron``). None means zero, or
+            the previous intercepts with ``warm_start=True``.
+
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; each update is scaled by the weight of its
-            sample. None means a weight of 1 for every sample.
+            sample, times the weight of its class with ``class_weight``. None
+            means a weight of 1 for every sample.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        warm = self.warm_start and hasattr(self, "_coef")
+        initial = coef_init is not None or intercept_init is not None
+        continuing = self.warm_start and not initial and hasattr(self, "_coef")
         return self._fit(
-            X, y, sample_weight, classes=None, continuing=warm, incremental=False
+            X,
+            y,
+            sample_weight,
+            classes=None,
+            continuing=continuing,
+            incremental=False,
+            init=(coef_init, intercept_init),
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -144,7 +228,8 @@ class _BasePerceptron(
 
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; each update is scaled by the weight of its
-            sample. None means a weight of 1 for every sample.
+            sample, times the weight of its class with ``class_weight``. None
+            means a weight of 1 for every sample.
 
         Returns
         -------
@@ -152,20 +237,56 @@ class _BasePerceptron(
             Fitted estimator.
         """
         continuing = hasattr(self, "_coef")
-        if not continuing and classes is None:
-            raise ValueError(
-                "classes must be passed on the first call to partial_fit, "
-                "listing every label the estimator will see."
-            )
+        if self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit.")
+        if not continuing:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit, "
+                    "listing every label the estimator will see."
+                )
+            if isinstance(self.class_weight, str):
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit, "
+                    "which cannot see the class frequencies of the whole data; "
+                    "compute them with sklearn.utils.class_weight."
+                    "compute_class_weight and pass them as a dict."
+                )
         return self._fit(
             X, y, sample_weight, classes=classes, continuing=continuing,
-            incremental=True,
+            incremental=True, init=(None, None),
         )  # fmt: skip
 
-    def _fit(self, X, y, sample_weight, *, classes, continuing, incremental):
+    def _fit(self, X, y, sample_weight, *, classes, continuing, incremental, init):
         refuse_array_api_input(
-            self, _SEQUENTIAL, X=X, y=y, sample_weight=sample_weight, classes=classes
+            self,
+            _SEQUENTIAL,
+            X=X,
+            y=y,
+            sample_weight=sample_weight,
+            classes=classes,
+            coef_init=init[0],
+            intercept_init=init[1],
         )
+        # validate_data sets these two on the estimator: put them back if the
+        # fit fails, so that a failed fit leaves the estimator as it was.
+        saved = {
+            name: self.__dict__[name]
+            for name in ("n_features_in_", "feature_names_in_")
+            if name in self.__dict__
+        }
+        try:
+            return self._fit_or_raise(
+                X, y, sample_weight, classes, continuing, incremental, init
+            )
+        except BaseException:
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
+            self.__dict__.update(saved)
+            raise
+
+    def _validate_training_data(self, X, y, sample_weight, classes, continuing):
+        X = check_compressed_structure(X)
         X, y = validate_data(
             self,
             X,
@@ -175,95 +296,238 @@ class _BasePerceptron(
             order="C",
             reset=not continuing,
         )
+        _check_no_none(y, "y")
         check_classification_targets(y)
         classes_, y_index = self._encode_labels(y, classes, continuing)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        return X, y, classes_, y_index, sample_weight
 
-        if continuing:
-            self._coef = self._coef.astype(X.dtype, copy=False)
-            if self.average and self._avg_coef is None:
-                # Averaging switched on between calls: the steps already taken
-                # count as if they had used the weights reached so far.
-                self._avg_coef = np.zeros(self._coef.shape, dtype=np.float64)
-                self._avg_intercept = np.zeros_like(self._intercept)
-        else:
-            self.classes_ = classes_
-            n_columns = self._n_coef_columns(classes_.size)
-            self._coef = np.zeros((X.shape[1], n_columns), dtype=X.dtype)
-            self._intercept = np.zeros(n_columns, dtype=np.float64)
-            self._avg_coef = (
-                np.zeros((X.shape[1], n_columns), dtype=np.float64)
-                if self.average
-                else None
-            )
-            self._avg_intercept = (
-                np.zeros(n_columns, dtype=np.float64) if self.average else None
-            )
-            self.t_ = 0
-            self.n_iter_ = 0
-            self.mistakes_ = []
-            self._rng = check_random_state(self.random_state)
-        if not incremental:
-            # One random stream per call to fit, so that fits are reproducible.
-            self._rng = check_random_state(self.random_state)
-
-        y_encoded = self._encode_y(y_index, X.dtype)
-        n_samples = X.shape[0]
-        max_iter = 1 if incremental else self.max_iter
-        order = np.arange(n_samples, dtype=np.intp)
-        mistakes = 0
-        stopped = False
-        reporter = EpochReporter(
-            self,
-            X,
-            y,
-            max_epochs=max_iter,
-            verbose=self.verbose,
-            metadata={"sample_weight": sample_weight},
+    def _fit_or_raise(self, X, y, sample_weight, classes, continuing, incremental,
+                      init):  # fmt: skip
+        X, y, classes_, y_index, sample_weight = self._validate_training_data(
+            X, y, sample_weight, classes, continuing
         )
+        # The weight of each update: the class weight (rounded to the dtype of
+        # X) times the sample weight, multiplied in that dtype. The validation
+        # score and the callbacks see the sample weights alone.
+        update_weight = sample_weight
+        if self.class_weight is not None:
+            class_weight = compute_class_weight(
+                self.class_weight, classes=classes_, y=y
+            )
+            update_weight = class_weight.astype(X.dtype)[y_index] * sample_weight
+        state = self._start_state(X, classes_, continuing, incremental, init)
+        y_encoded = self._encode_y(y_index, X.dtype)
+
+        train = np.arange(X.shape[0], dtype=np.intp)
+        validation = None
+        if self.early_stopping:
+            train, validation = self._validation_split(X, y_index, sample_weight)
+        max_iter = 1 if incremental else self.max_iter
+        reporter = EpochReporter(
+            self, X, y, max_epochs=max_iter, verbose=self.verbose,
+            metadata={"sample_weight": sample_weight},
+        )  # fmt: skip
+        stop = _StoppingRule(self, track=not incremental)
+        last_mistakes, stopped = 0, False
         for _ in range(max_iter):
-            reporter.begin_epoch(self.n_iter_ + 1)
+            reporter.begin_epoch(state.n_iter + 1)
+            order = train
             if self.shuffle:
                 # One seed, hence one fresh permutation, per epoch: k calls to
                 # partial_fit visit the samples as fit does in k epochs.
-                seed = self._rng.randint(np.iinfo(np.int64).max, dtype=np.int64)
-                order = shuffled_order(n_samples, seed)
-            t, mistakes = self._run_epoch(
-                X, y_encoded, sample_weight, order, float(self.t_)
+                seed = state.rng.randint(np.iinfo(np.int64).max, dtype=np.int64)
+                order = train[shuffled_order(train.shape[0], seed)]
+            mistakes, loss = self._checked_epoch(
+                state, X, y_encoded, update_weight, order, stop.needs_loss
             )
-            self.t_ = int(t)
-            self.n_iter_ += 1
-            self.mistakes_.append(int(mistakes))
-            if not (
-                np.all(np.isfinite(self._coef)) and np.all(np.isfinite(self._intercept))
+            last_mistakes = mistakes
+            message = f"Epoch {state.n_iter}, mistakes = {mistakes}"
+            if reporter.end_epoch(
+                message, lambda: self._reconstruction(state, classes_, X.dtype)
             ):
-                raise ValueError(
-                    f"The weights overflowed at epoch {self.n_iter_}; scale the "
-                    "input data, for instance with StandardScaler."
-                )
-            message = f"Epoch {self.n_iter_}, mistakes = {mistakes}"
-            if reporter.end_epoch(message, self._public_weights):
                 stopped = True  # a callback asked to stop
                 break
-            if mistakes == 0 and not incremental:
+            if incremental:
+                continue
+            if mistakes == 0:
+                break
+            score = None
+            if validation is not None and stop.active:
+                score = self._validation_score(state, X, y_index, sample_weight,
+                                               validation)  # fmt: skip
+            if stop.no_improvement(loss / train.shape[0], score):
+                stopped = True
                 break
         reporter.end()
-        self._store_public_weights()
-        if not incremental and mistakes > 0 and not stopped:
+        self._commit(state, classes_, X.dtype, continuing)
+        if not incremental and last_mistakes > 0 and not stopped:
             advice = "" if self.average else ", or use average=True"
             warnings.warn(
                 f"{type(self).__name__} did not converge: its last epoch "
-                f"(max_iter={self.max_iter}) still made {mistakes} mistakes. "
+                f"(max_iter={self.max_iter}) still made {last_mistakes} mistakes. "
                 f"The data may not be linearly separable; increase max_iter{advice}.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 
+    def _checked_epoch(self, state, X, y, sample_weight, order, track_loss):
+        """Run one epoch on ``state``; raise if a margin or a weight overflows."""
+        t, mistakes, loss, bad = self._run_epoch(
+            state, X, y, sample_weight, order, track_loss
+        )
+        state.n_iter += 1
+        if bad >= 0:
+            raise ValueError(
+                f"The margin of sample {int(order[bad])} is not finite at epoch "
+                f"{state.n_iter}: the features or the sample weights are too "
+                "large for the dtype of X (the margin or the weights learned "
+                "from them overflow). Scale the input data, for instance with "
+                "StandardScaler, or the sample weights."
+            )
+        if not (
+            np.all(np.isfinite(state.coef)) and np.all(np.isfinite(state.intercept))
+        ):
+            raise ValueError(
+                f"The weights overflowed at epoch {state.n_iter}: the features or "
+                "the sample weights are too large. Scale the input data, for "
+                "instance with StandardScaler, or the sample weights."
+            )
+        state.t = int(t)
+        state.mistakes.append(int(mistakes))
+        return int(mistakes), float(loss)
+
+    def _start_state(self, X, classes_, continuing, incremental, init):
+        """A training state: a copy of the fitted one, or a fresh one."""
+        dtype = X.dtype
+        if continuing:
+            state = _TrainingState(
+                self._coef.astype(dtype, copy=True),
+                self._intercept.copy(),
+                None if self._avg_coef is None else self._avg_coef.copy(),
+                None if self._avg_intercept is None else self._avg_intercept.copy(),
+                self.t_,
+                self.n_iter_,
+                copy.deepcopy(self._rng),
+            )
+            if self.average and state.avg_coef is None:
+                # Averaging switched on between calls: the steps already taken
+                # count as if they had used the weights reached so far.
+                state.avg_coef = np.zeros(state.coef.shape, dtype=np.float64)
+                state.avg_intercept = np.zeros_like(state.intercept)
+        else:
+            n_columns = self._n_coef_columns(classes_.size)
+            coef, intercept = self._initial_weights(X, n_columns, *init)
+            state = _TrainingState(
+                coef,
+                intercept,
+                np.zeros(coef.shape, dtype=np.float64) if self.average else None,
+                np.zeros(n_columns, dtype=np.float64) if self.average else None,
+                0,
+                0,
+                None,
+            )
+        if not continuing or not incremental:
+            # One random stream per call to fit, so that fits are reproducible.
+            state.rng = check_random_state(self.random_state)
+        return state
+
+    def _initial_weights(self, X, n_columns, coef_init, intercept_init):
+        """Zero weights, or ``coef_init``/``intercept_init`` in the dtype of X."""
+        n_features, dtype = X.shape[1], X.dtype
+        coef = np.zeros((n_features, n_columns), dtype=dtype)
+        intercept = np.zeros(n_columns, dtype=np.float64)
+        n_rows = 1 if n_columns == 1 else n_columns
+        if coef_init is not None:
+            given = np.asarray(coef_init, dtype=dtype)
+            if (
+                given.size != n_rows * n_features
+                or given.ndim > 2
+                or (given.ndim == 2 and given.shape != (n_rows, n_features))
+                or (given.ndim < 2 and n_rows > 1)
+            ):
+                raise ValueError(
+                    f"coef_init has shape {given.shape}; this data needs shape "
+                    f"({n_rows}, {n_features})."
+                )
+            coef[...] = given.reshape(n_rows, n_features).T
+        if intercept_init is not None:
+            given = np.asarray(intercept_init, dtype=dtype)
+            if given.size != n_rows or given.ndim > 1:
+                raise ValueError(
+                    f"intercept_init has shape {given.shape}; this data needs "
+                    f"shape ({n_rows},)."
+                )
+            intercept[...] = given.reshape(n_rows)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError("coef_init and intercept_init must be finite.")
+        return coef, intercept
+
+    def _validation_split(self, X, y_index, sample_weight):
+        """Indices of the training and the validation samples (stratified)."""
+        splitter = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        train, validation = next(
+            splitter.split(np.zeros((y_index.shape[0], 1)), y_index)
+        )
+        if train.shape[0] == 0 or validation.shape[0] == 0:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"splits the {y_index.shape[0]} samples into {train.shape[0]} "
+                f"for training and {validation.shape[0]} for validation; both "
+                "must be non-empty."
+            )
+        if not np.any(sample_weight[validation] > 0):
+            raise ValueError(
+                "early_stopping: the sample weights of the validation set are all "
+                "zero; change random_state or validation_fraction."
+            )
+        return np.sort(train).astype(np.intp), validation
+
+    def _validation_score(self, state, X, y_index, sample_weight, validation):
+        """Weighted accuracy of the current weights on the validation samples."""
+        X_val = X[validation]
+        coef_rows = np.ascontiguousarray(state.coef.T)
+        scores = np.asarray(safe_sparse_dot(X_val, coef_rows.T, dense_output=True))
+        predicted = self._predict_index(scores + state.intercept)
+        return accuracy_score(
+            y_index[validation], predicted, sample_weight=sample_weight[validation]
+        )
+
+    def _reconstruction(self, state, classes_, dtype):
+        """Attributes that make a copy of the estimator predict as of now."""
+        return {"classes_": classes_, **state.public_weights(self.average, dtype)}
+
+    def _commit(self, state, classes_, dtype, continuing):
+        """Assign the fitted attributes of a successful fit, all at once."""
+        fitted = {
+            "classes_": classes_,
+            "_coef": state.coef,
+            "_intercept": state.intercept,
+            "_avg_coef": state.avg_coef,
+            "_avg_intercept": state.avg_intercept,
+            "_rng": state.rng,
+            "t_": state.t,
+            "n_iter_": state.n_iter,
+            **state.public_weights(self.average, dtype),
+        }
+        if continuing:
+            # Extended in place: a long stream of partial_fit calls must not
+            # copy the whole history at each call.
+            self.mistakes_.extend(state.mistakes)
+        else:
+            fitted["mistakes_"] = state.mistakes
+        # One call, so that an interruption cannot fall between attributes.
+        self.__dict__.update(fitted)
+
     def _encode_labels(self, y, classes, continuing):
         """The sorted classes, and the index in them of each label of ``y``."""
+        if classes is not None:
+            _check_no_none(classes, "classes")
         if continuing:
             if classes is not None and not np.array_equal(
                 np.unique(classes), self.classes_
@@ -290,31 +554,21 @@ class _BasePerceptron(
             )
         return classes_, y_index
 
-    def _store_public_weights(self):
-        """Set ``coef_`` and ``intercept_`` from the training state."""
-        for name, value in self._public_weights().items():
-            setattr(self, name, value)
-
-    def _public_weights(self):
-        """``coef_`` and ``intercept_`` as of now: the weights or their average."""
-        coef, intercept = self._coef, self._intercept
-        if self.average and self.t_ > 0:
-            # The average of w over T steps is w - U / T (see the kernels).
-            coef = coef - self._avg_coef / self.t_
-            intercept = intercept - self._avg_intercept / self.t_
-        return {
-            "coef_": np.ascontiguousarray(coef.T, dtype=self._coef.dtype),
-            "intercept_": np.asarray(intercept, dtype=self._coef.dtype),
-        }
-
-    def _epoch_args(self, X, y, sample_weight, order):
+    def _epoch_args(self, state, X, y, sample_weight, order):
         if sp.issparse(X):
             head = (X.data, X.indices, X.indptr)
         else:
             head = (X,)
-        avg_coef = self._avg_coef if self.average else np.zeros((1, 1))
+        avg_coef = state.avg_coef if self.average else np.zeros((1, 1))
         # Prefetching rows pays off only when they are visited out of order.
-        return (*head, y, sample_weight, order, self.shuffle), avg_coef
+        return (
+            *head,
+            y,
+            sample_weight,
+            float(self.eta0),
+            order,
+            self.shuffle,
+        ), avg_coef
 
     # -- prediction -----------------------------------------------------------
 
@@ -322,6 +576,7 @@ class _BasePerceptron(
         """``X @ coef_.T + intercept_`` in the dtype of ``X``."""
         check_is_fitted(self)
         refuse_array_api_input(self, _SEQUENTIAL, X=X)
+        X = check_compressed_structure(X)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
@@ -353,6 +608,36 @@ class _BasePerceptron(
         return tags
 
 
+class _StoppingRule:
+    """scikit-learn's stop after ``n_iter_no_change`` epochs without progress.
+
+    Progress is a drop of the mean training loss by more than ``tol`` below
+    its best value, or with ``early_stopping`` a rise of the validation
+    accuracy by at least ``tol`` above its best value. Without ``tol`` the
+    rule never stops.
+    """
+
+    def __init__(self, estimator, *, track):
+        self.tol = estimator.tol
+        self.patience = estimator.n_iter_no_change
+        self.active = track and self.tol is not None
+        self.needs_loss = self.active and not estimator.early_stopping
+        self.best_loss = np.inf
+        self.best_score = -np.inf
+        self.count = 0
+
+    def no_improvement(self, loss, score):
+        """Record an epoch; return True when training should stop."""
+        if score is not None:
+            worse = self.active and score < self.best_score + self.tol
+            self.best_score = max(self.best_score, score)
+        else:
+            worse = self.active and loss > self.best_loss - self.tol
+            self.best_loss = min(self.best_loss, loss)
+        self.count = self.count + 1 if worse else 0
+        return self.active and self.count >= self.patience
+
+
 class Perceptron(_BasePerceptron):
     """Binary perceptron: the classifier ``sign(w·x + b)`` learned mistake by mistake.
 
@@ -370,12 +655,43 @@ class Perceptron(_BasePerceptron):
     max_iter : int, default=100
         Maximum number of epochs (passes over the training data) in ``fit``.
 
+    tol : float or None, default=None
+        With a number, training also stops, as in scikit-learn, after
+        ``n_iter_no_change`` epochs in a row whose mean training loss did not
+        fall below the best so far minus ``tol`` (with ``early_stopping``: whose
+        validation accuracy did not rise above the best so far plus ``tol``).
+        None keeps only the stop after an epoch with no mistake.
+
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
         With ``shuffle=False`` they are visited in the order given.
 
+    eta0 : float, default=1.0
+        Step size: each update is scaled by ``eta0``. From zero weights it
+        only scales the weights; it matters with ``coef_init``,
+        ``intercept_init`` or ``warm_start``.
+
     random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling. Pass an int for reproducible results.
+        Seed of the shuffling and of the validation split. Pass an int for
+        reproducible results.
+
+    early_stopping : bool, default=False
+        Whether to hold out a stratified fraction ``validation_fraction`` of
+        the training data and, with ``tol``, stop when the accuracy on it stops
+        improving. The held-out samples are never trained on. Not available in
+        ``partial_fit``.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=5
+        Number of epochs without progress (see ``tol``) before stopping.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class, ``{label: weight}``; each update is scaled by the
+        weight of its sample's class times its sample weight. "balanced" uses
+        ``n_samples / (n_classes * np.bincount(y))`` (``fit`` only). None gives
+        every class a weight of 1.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the weights of the previous fit
@@ -400,11 +716,12 @@ class Perceptron(_BasePerceptron):
         The two labels. A positive ``decision_function`` means ``classes_[1]``.
 
     n_iter_ : int
-        Number of epochs run since the weights were last set to zero.
+        Number of epochs run since the weights were last initialized (to
+        zero, or to ``coef_init``).
 
     t_ : int
         Number of training steps (samples visited) since the weights were last
-        set to zero.
+        initialized.
 
     mistakes_ : list of int
         Number of mistakes, i.e. updates, in each of those epochs.
@@ -428,21 +745,36 @@ class Perceptron(_BasePerceptron):
     sample ``(x, y)`` of weight ``s``::
 
         if y (wᵀx + b) > 0:  keep w and b
-        else:                w ← w + s y x,   b ← b + s y
+        else:                w ← w + η s y x,   b ← b + η s y
 
-    This is stochastic gradient descent with step 1 on the loss
-    ``max(0, -y (wᵀx + b))``. A margin of exactly 0 counts as a mistake, and
+    with ``η = eta0`` (and ``s`` multiplied by the weight of the class of ``y``
+    with ``class_weight``). This is stochastic gradient descent with step ``η``
+    on the loss ``max(0, -y (wᵀx + b))``. A margin of exactly 0 counts as a mistake, and
     predicts ``classes_[0]``. On linearly separable data the number of
     mistakes is finite (Novikoff's theorem), so training stops by itself
     given enough epochs.
 
     The margin is the sum of the products ``w_j x_j`` (in the dtype of ``X``)
-    added in float64 in feature order, then ``b``. With ``shuffle=False`` on
-    dense data, the result is the same to the bit as scikit-learn's
-    ``Perceptron(shuffle=False, tol=None, eta0=1.0, penalty=None)`` with the
-    same ``fit_intercept`` and ``max_iter``: an epoch with no mistake changes
-    nothing, so stopping after one gives the same weights. On sparse data
-    scikit-learn damps the intercept's updates, this estimator does not.
+    added in float64 in feature order, then ``b``. A margin that is not
+    finite (features so large that the products overflow) raises a
+    ``ValueError``, as do weights that overflow; the estimator is then left
+    as it was before the call. The step ``u = η s y`` is computed in
+    float64; each new ``w_j = w_j + x_j u`` is computed in float64 from ``u``
+    rounded to the dtype of ``X``, and rounded once; ``b`` is kept in float64
+    during training.
+
+    With ``shuffle=False`` on dense data, ``coef_`` is the same to the bit as
+    that of scikit-learn's ``Perceptron(penalty=None, shuffle=False)`` with the
+    same ``fit_intercept``, ``max_iter``, ``eta0``, ``tol``,
+    ``n_iter_no_change``, ``early_stopping``, ``validation_fraction``,
+    ``class_weight``, ``coef_init``, ``intercept_init`` and sample weights, in
+    float64 and float32; so is ``intercept_``, which for float32 data is
+    scikit-learn's float64 intercept rounded to float32. An epoch with no
+    mistake changes nothing, so stopping after one gives the same weights
+    (``n_iter_`` may then be smaller). On sparse data scikit-learn damps the
+    intercept's updates, this estimator does not. Unlike scikit-learn's,
+    this estimator is binary only: three or more classes raise an error that
+    points to :class:`MulticlassPerceptron`.
 
     With ``average=True`` and ``w_t`` the weights after step ``t``,
     ``coef_ = (1/T) Σ_{t=1..T} w_t``. It is computed lazily: each update
@@ -493,25 +825,29 @@ class Perceptron(_BasePerceptron):
     def _encode_y(self, y_index, dtype):
         return np.where(y_index == 1, 1.0, -1.0).astype(dtype)
 
-    def _run_epoch(self, X, y, sample_weight, order, t):
-        head, avg_coef = self._epoch_args(X, y, sample_weight, order)
+    def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
+        head, avg_coef = self._epoch_args(state, X, y, sample_weight, order)
         epoch = binary_epoch_csr if sp.issparse(X) else binary_epoch_dense
-        avg_intercept = self._avg_intercept[0] if self.average else 0.0
-        intercept, avg_intercept, t, mistakes = epoch(
+        avg_intercept = state.avg_intercept[0] if self.average else 0.0
+        intercept, avg_intercept, t, mistakes, loss, bad = epoch(
             *head,
-            self._coef[:, 0],
-            self._intercept[0],
+            state.coef[:, 0],
+            state.intercept[0],
             self.fit_intercept,
             self.average,
             avg_coef[:, 0],
             avg_intercept,
-            t,
+            float(state.t),
+            track_loss,
             *_rounding_constants(X.dtype),
         )
-        self._intercept[0] = intercept
+        state.intercept[0] = intercept
         if self.average:
-            self._avg_intercept[0] = avg_intercept
-        return t, mistakes
+            state.avg_intercept[0] = avg_intercept
+        return t, mistakes, loss, bad
+
+    def _predict_index(self, scores):
+        return (scores[:, 0] > 0).astype(np.intp)
 
     def decision_function(self, X):
         """Signed score ``w·x + b`` of each sample.
@@ -552,12 +888,43 @@ class MulticlassPerceptron(_BasePerceptron):
     max_iter : int, default=100
         Maximum number of epochs (passes over the training data) in ``fit``.
 
+    tol : float or None, default=None
+        With a number, training also stops, as in scikit-learn, after
+        ``n_iter_no_change`` epochs in a row whose mean training loss did not
+        fall below the best so far minus ``tol`` (with ``early_stopping``: whose
+        validation accuracy did not rise above the best so far plus ``tol``).
+        None keeps only the stop after an epoch with no mistake.
+
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
         With ``shuffle=False`` they are visited in the order given.
 
+    eta0 : float, default=1.0
+        Step size: each update is scaled by ``eta0``. From zero weights it
+        only scales the weights; it matters with ``coef_init``,
+        ``intercept_init`` or ``warm_start``.
+
     random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling. Pass an int for reproducible results.
+        Seed of the shuffling and of the validation split. Pass an int for
+        reproducible results.
+
+    early_stopping : bool, default=False
+        Whether to hold out a stratified fraction ``validation_fraction`` of
+        the training data and, with ``tol``, stop when the accuracy on it stops
+        improving. The held-out samples are never trained on. Not available in
+        ``partial_fit``.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=5
+        Number of epochs without progress (see ``tol``) before stopping.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class, ``{label: weight}``; each update is scaled by the
+        weight of its sample's class times its sample weight. "balanced" uses
+        ``n_samples / (n_classes * np.bincount(y))`` (``fit`` only). None gives
+        every class a weight of 1.
 
     warm_start : bool, default=False
         When True, ``fit`` continues from the weights of the previous fit
@@ -582,11 +949,12 @@ class MulticlassPerceptron(_BasePerceptron):
         The labels, sorted.
 
     n_iter_ : int
-        Number of epochs run since the weights were last set to zero.
+        Number of epochs run since the weights were last initialized (to
+        zero, or to ``coef_init``).
 
     t_ : int
         Number of training steps (samples visited) since the weights were last
-        set to zero.
+        initialized.
 
     mistakes_ : list of int
         Number of mistakes, i.e. updates, in each of those epochs.
@@ -609,12 +977,20 @@ class MulticlassPerceptron(_BasePerceptron):
 
         ŷ = argmax_k  w_kᵀx + b_k        (ties go to the lowest k)
         if ŷ = y:  keep W and b
-        else:      w_ŷ ← w_ŷ - s x,   w_y ← w_y + s x
-                   b_ŷ ← b_ŷ - s,     b_y ← b_y + s
+        else:      w_ŷ ← w_ŷ - η s x,   w_y ← w_y + η s x
+                   b_ŷ ← b_ŷ - η s,     b_y ← b_y + η s
 
-    Each score is the sum of the products ``w_kj x_j`` (in the dtype of
-    ``X``) added in float64 in feature order, then ``b_k``; with
-    ``shuffle=False`` the weights are this algorithm's to the bit.
+    with ``η = eta0`` (and ``s`` multiplied by the weight of class ``y`` with
+    ``class_weight``). Each score is the sum of the products ``w_kj x_j`` (in
+    the dtype of ``X``) added in float64 in feature order, then ``b_k``; the
+    updates round as in :class:`Perceptron`. With ``shuffle=False`` the
+    weights are this algorithm's to the bit. A score that is not finite, or
+    weights that overflow, raise a ``ValueError``.
+
+    ``tol``, ``n_iter_no_change``, ``early_stopping`` and
+    ``validation_fraction`` stop training by scikit-learn's rule, with the
+    multiclass perceptron loss ``max_k (w_kᵀx + b_k) - (w_yᵀx + b_y)`` (zero
+    when the prediction is right) in place of the binary one.
 
     With two classes, ``decision_function`` returns the 1-D score
     ``(w_2 - w_1)ᵀx + (b_2 - b_1)``: positive means ``classes_[1]``, and a
@@ -656,20 +1032,23 @@ class MulticlassPerceptron(_BasePerceptron):
     def _encode_y(self, y_index, dtype):
         return y_index.astype(np.intp)
 
-    def _run_epoch(self, X, y, sample_weight, order, t):
-        head, avg_coef = self._epoch_args(X, y, sample_weight, order)
+    def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
+        head, avg_coef = self._epoch_args(state, X, y, sample_weight, order)
         epoch = multiclass_epoch_csr if sp.issparse(X) else multiclass_epoch_dense
-        avg_intercept = self._avg_intercept if self.average else np.zeros(1)
+        avg_intercept = state.avg_intercept if self.average else np.zeros(1)
         return epoch(
             *head,
-            self._coef,
-            self._intercept,
+            state.coef,
+            state.intercept,
             self.fit_intercept,
             self.average,
             avg_coef,
             avg_intercept,
-            t,
+            float(state.t),
         )
+
+    def _predict_index(self, scores):
+        return np.argmax(scores, axis=1)
 
     def decision_function(self, X):
         """Score of each class for each sample.

@@ -11,6 +11,14 @@ intercept is added last. The binary kernels decide the sign of that sum to the
 bit while adding the products in a faster, reordered way most of the time (see
 ``_sign_is_certain``).
 
+A mistake moves the weights by a step ``u`` computed in float64 (the step
+size times the sample's weight, and its sign for the binary perceptron). Each
+weight becomes ``w_j + x_j u`` computed in float64 from ``u`` rounded to the
+dtype of the weights, then rounded once to that dtype: for float32 data this is
+how scikit-learn's SGD rounds, so the binary perceptron keeps its bits. The
+intercepts take ``u`` itself. A score that is not finite stops the epoch and is
+reported to the caller, which refuses the fit.
+
 The epochs take ``prefetch=True`` when ``order`` is shuffled: rows are then
 fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``).
 
@@ -98,14 +106,14 @@ def _prefetch(typingctx, array, index):
     return sig, codegen
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _block_size(row_length):
     """Samples per block for rows of ``row_length`` stored values."""
     lines_per_row = max(1, (row_length + _PREFETCH_STEP - 1) // _PREFETCH_STEP)
     return max(1, _PREFETCH_LINES // lines_per_row)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _prefetch_dense_rows(X, order, start, stop):
     """Prefetch the rows of the samples ``order[start:stop]``."""
     for pos in range(start, min(stop, order.shape[0])):
@@ -113,7 +121,7 @@ def _prefetch_dense_rows(X, order, start, stop):
             _prefetch(X, (order[pos], j))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _prefetch_csr_rows(data, indices, indptr, order, start, stop):
     """Prefetch the stored values and indices of the rows ``order[start:stop]``."""
     for pos in range(start, min(stop, order.shape[0])):
@@ -123,7 +131,7 @@ def _prefetch_csr_rows(data, indices, indptr, order, start, stop):
             _prefetch(indices, k)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _splitmix64(state):
     """Next state and output of the SplitMix64 generator."""
     state = state + np.uint64(0x9E3779B97F4A7C15)
@@ -133,7 +141,7 @@ def _splitmix64(state):
     return state, z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shuffled_order(n_samples, seed):
     """A random permutation of ``0 … n_samples - 1``, determined by ``seed``.
 
@@ -151,7 +159,18 @@ def shuffled_order(n_samples, seed):
     return order
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
+def _column(index):
+    """A stored column index as an unsigned integer.
+
+    Indices were checked to lie in ``[0, n_features)`` before any kernel
+    runs; unsigned, they index without numba's test for negative indices,
+    which costs a tenth of a sparse epoch.
+    """
+    return np.uint64(index)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _dot_sequential_dense(coef, X, i):
     """``coef · X[i]`` added feature by feature, left to right."""
     s = 0.0
@@ -160,16 +179,16 @@ def _dot_sequential_dense(coef, X, i):
     return s
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _dot_sequential_csr(coef, data, indices, start, end):
     """``coef · x`` over the stored entries ``start:end``, left to right."""
     s = 0.0
     for k in range(start, end):
-        s += coef[indices[k]] * data[k]
+        s += coef[_column(indices[k])] * data[k]
     return s
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _dot_and_abs_dense(coef, X, i):
     """``coef · X[i]`` and ``Σ |coef_j X[i, j]|``, with reordered additions."""
     d = X.shape[1]
@@ -198,17 +217,17 @@ def _dot_and_abs_dense(coef, X, i):
     return (s0 + s1) + (s2 + s3), (a0 + a1) + (a2 + a3)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _dot_and_abs_csr(coef, data, indices, start, end):
     """``coef · x`` and ``Σ |coef_j x_j|`` over ``start:end``, reordered."""
     s0 = s1 = s2 = s3 = 0.0
     a0 = a1 = a2 = a3 = 0.0
     k = start
     while k + _UNROLL <= end:
-        p0 = coef[indices[k]] * data[k]
-        p1 = coef[indices[k + 1]] * data[k + 1]
-        p2 = coef[indices[k + 2]] * data[k + 2]
-        p3 = coef[indices[k + 3]] * data[k + 3]
+        p0 = coef[_column(indices[k])] * data[k]
+        p1 = coef[_column(indices[k + 1])] * data[k + 1]
+        p2 = coef[_column(indices[k + 2])] * data[k + 2]
+        p3 = coef[_column(indices[k + 3])] * data[k + 3]
         s0 += p0
         s1 += p1
         s2 += p2
@@ -219,14 +238,14 @@ def _dot_and_abs_csr(coef, data, indices, start, end):
         a3 += abs(p3)
         k += _UNROLL
     while k < end:
-        p0 = coef[indices[k]] * data[k]
+        p0 = coef[_column(indices[k])] * data[k]
         s0 += p0
         a0 += abs(p0)
         k += 1
     return (s0 + s1) + (s2 + s3), (a0 + a1) + (a2 + a3)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _sign_is_certain(margin, abs_sum, n_terms, unit_roundoff, underflow):
     """Whether a reordered margin has the sign of the sequential one.
 
@@ -245,11 +264,18 @@ def _sign_is_certain(margin, abs_sum, n_terms, unit_roundoff, underflow):
     return abs(margin) > 4.0 * err
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, inline="always")
+def _weight_update(eta0, y_i, weight):
+    """The step ``eta0 y_i s_i`` of a mistake, in float64."""
+    return (eta0 * y_i) * weight
+
+
+@njit(cache=True, nogil=True)
 def binary_epoch_dense(
     X,
     y,
     sample_weight,
+    eta0,
     order,
     prefetch,
     coef,
@@ -259,25 +285,34 @@ def binary_epoch_dense(
     avg_coef,
     avg_intercept,
     t,
+    track_loss,
     unit_roundoff,
     underflow,
 ):
     """One epoch of the binary perceptron on dense ``X``.
 
     For each sample ``i`` in ``order``: if ``y_i (w · x_i + b) > 0`` keep the
-    weights, otherwise ``w += s_i y_i x_i`` and ``b += s_i y_i``, with ``y_i``
-    in {-1, +1} and ``s_i`` the sample weight.
+    weights, otherwise ``w += u x_i`` and ``b += u`` with ``u = eta0 y_i s_i``,
+    ``y_i`` in {-1, +1} and ``s_i`` the sample weight. ``u`` is computed in
+    float64; ``w`` takes ``u`` rounded to its dtype, each new ``w_j`` is
+    computed in float64 and rounded once; ``b`` (float64) takes ``u``.
 
     The margin is first added in a reordered, faster way; only when its sign
     could differ from that of the sequential sum is the sequential sum
-    computed, so that every decision is the sequential one.
+    computed, so that every decision is the sequential one. With
+    ``track_loss``, the loss ``max(0, -y_i p_i)`` of the sequential margins is
+    summed too.
 
     Returns the intercept, the averaged-intercept accumulator, the step count
-    after the epoch and the number of mistakes (updates made).
+    after the epoch, the number of mistakes (updates made), the summed loss and
+    the position in ``order`` of a sample whose margin is not finite (-1 if
+    none; the epoch stops there).
     """
     n_samples = order.shape[0]
     n_features = X.shape[1]
     mistakes = 0
+    loss = 0.0
+    step = np.empty(1, dtype=coef.dtype)
     block_size = _block_size(X.shape[1])
     for block in range(0, n_samples, block_size):
         if prefetch:
@@ -287,31 +322,44 @@ def binary_epoch_dense(
             i = order[pos]
             s, abs_sum = _dot_and_abs_dense(coef, X, i)
             p = s + intercept
+            sequential = False
             if not _sign_is_certain(p, abs_sum, n_features, unit_roundoff, underflow):
                 p = _dot_sequential_dense(coef, X, i) + intercept
-            if y[i] * p <= 0.0 and sample_weight[i] > 0.0:
-                c = y[i] * sample_weight[i]
-                for j in range(n_features):
-                    coef[j] += X[i, j] * c
-                if fit_intercept:
-                    intercept += c
-                if average:
+                sequential = True
+            if not np.isfinite(p):
+                return intercept, avg_intercept, t, mistakes, loss, pos
+            z = p * y[i]
+            if z <= 0.0:
+                if track_loss:
+                    if not sequential:
+                        z = (_dot_sequential_dense(coef, X, i) + intercept) * y[i]
+                    loss += 0.0 - z
+                u = _weight_update(eta0, y[i], sample_weight[i])
+                if u != 0.0:
+                    step[0] = u
+                    c = np.float64(step[0])
                     for j in range(n_features):
-                        avg_coef[j] += t * (X[i, j] * c)
+                        coef[j] = coef[j] + np.float64(X[i, j]) * c
                     if fit_intercept:
-                        avg_intercept += t * c
-                mistakes += 1
+                        intercept += u
+                    if average:
+                        for j in range(n_features):
+                            avg_coef[j] += t * (np.float64(X[i, j]) * c)
+                        if fit_intercept:
+                            avg_intercept += t * u
+                    mistakes += 1
             t += 1.0
-    return intercept, avg_intercept, t, mistakes
+    return intercept, avg_intercept, t, mistakes, loss, -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def binary_epoch_csr(
     data,
     indices,
     indptr,
     y,
     sample_weight,
+    eta0,
     order,
     prefetch,
     coef,
@@ -321,6 +369,7 @@ def binary_epoch_csr(
     avg_coef,
     avg_intercept,
     t,
+    track_loss,
     unit_roundoff,
     underflow,
 ):
@@ -331,6 +380,8 @@ def binary_epoch_csr(
     """
     n_samples = order.shape[0]
     mistakes = 0
+    loss = 0.0
+    step = np.empty(1, dtype=coef.dtype)
     block_size = _block_size(data.shape[0] // max(1, n_samples))
     for block in range(0, n_samples, block_size):
         if prefetch:
@@ -342,25 +393,41 @@ def binary_epoch_csr(
             end = indptr[i + 1]
             s, abs_sum = _dot_and_abs_csr(coef, data, indices, start, end)
             p = s + intercept
+            sequential = False
             if not _sign_is_certain(p, abs_sum, end - start, unit_roundoff, underflow):
                 p = _dot_sequential_csr(coef, data, indices, start, end) + intercept
-            if y[i] * p <= 0.0 and sample_weight[i] > 0.0:
-                c = y[i] * sample_weight[i]
-                for k in range(start, end):
-                    coef[indices[k]] += data[k] * c
-                if fit_intercept:
-                    intercept += c
-                if average:
+                sequential = True
+            if not np.isfinite(p):
+                return intercept, avg_intercept, t, mistakes, loss, pos
+            z = p * y[i]
+            if z <= 0.0:
+                if track_loss:
+                    if not sequential:
+                        p = _dot_sequential_csr(coef, data, indices, start, end)
+                        z = (p + intercept) * y[i]
+                    loss += 0.0 - z
+                u = _weight_update(eta0, y[i], sample_weight[i])
+                if u != 0.0:
+                    step[0] = u
+                    c = np.float64(step[0])
                     for k in range(start, end):
-                        avg_coef[indices[k]] += t * (data[k] * c)
+                        j = _column(indices[k])
+                        coef[j] = coef[j] + np.float64(data[k]) * c
                     if fit_intercept:
-                        avg_intercept += t * c
-                mistakes += 1
+                        intercept += u
+                    if average:
+                        for k in range(start, end):
+                            avg_coef[_column(indices[k])] += t * (
+                                np.float64(data[k]) * c
+                            )
+                        if fit_intercept:
+                            avg_intercept += t * u
+                    mistakes += 1
             t += 1.0
-    return intercept, avg_intercept, t, mistakes
+    return intercept, avg_intercept, t, mistakes, loss, -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _argmax_first(scores):
     """Index of the largest score; ties go to the lowest index."""
     best = 0
@@ -370,11 +437,20 @@ def _argmax_first(scores):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, inline="always")
+def _all_finite(scores):
+    for k in range(scores.shape[0]):
+        if not np.isfinite(scores[k]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def multiclass_epoch_dense(
     X,
     y,
     sample_weight,
+    eta0,
     order,
     prefetch,
     coef,
@@ -389,19 +465,25 @@ def multiclass_epoch_dense(
 
     ``coef`` has shape (n_features, n_classes): column ``k`` is ``w_k``. For
     each sample ``i`` in ``order``: ``ŷ = argmax_k w_k · x_i + b_k`` (ties to
-    the lowest ``k``); if ``ŷ != y_i``, ``w_ŷ -= s_i x_i`` and
-    ``w_{y_i} += s_i x_i`` (and the same for ``b``), ``s_i`` the sample weight.
+    the lowest ``k``); if ``ŷ != y_i``, ``w_ŷ -= u x_i`` and
+    ``w_{y_i} += u x_i`` (and the same for ``b``), with ``u = eta0 s_i``,
+    ``s_i`` the sample weight; the rounding is that of ``binary_epoch_dense``.
 
     Each score is added feature by feature, left to right; the loop over the
     classes is innermost so that the classes' sums advance side by side.
 
-    Returns the step count after the epoch and the number of mistakes.
+    Returns the step count after the epoch, the number of mistakes, the summed
+    loss ``max_k (w_k · x_i + b_k) - (w_{y_i} · x_i + b_{y_i})`` and the
+    position in ``order`` of a sample with a non-finite score (-1 if none; the
+    epoch stops there).
     """
     n_samples = order.shape[0]
     n_features = X.shape[1]
     n_classes = coef.shape[1]
     scores = np.empty(n_classes, dtype=np.float64)
+    step = np.empty(1, dtype=coef.dtype)
     mistakes = 0
+    loss = 0.0
     block_size = _block_size(X.shape[1])
     for block in range(0, n_samples, block_size):
         if prefetch:
@@ -416,35 +498,42 @@ def multiclass_epoch_dense(
                     scores[k] += coef[j, k] * x_ij
             for k in range(n_classes):
                 scores[k] += intercept[k]
+            if not _all_finite(scores):
+                return t, mistakes, loss, pos
             y_hat = _argmax_first(scores)
             y_i = y[i]
-            if y_hat != y_i and sample_weight[i] > 0.0:
-                s = sample_weight[i]
-                for j in range(n_features):
-                    step = X[i, j] * s
-                    coef[j, y_hat] -= step
-                    coef[j, y_i] += step
-                    if average:
-                        avg_coef[j, y_hat] -= t * step
-                        avg_coef[j, y_i] += t * step
-                if fit_intercept:
-                    intercept[y_hat] -= s
-                    intercept[y_i] += s
-                    if average:
-                        avg_intercept[y_hat] -= t * s
-                        avg_intercept[y_i] += t * s
-                mistakes += 1
+            if y_hat != y_i:
+                loss += scores[y_hat] - scores[y_i]
+                u = eta0 * np.float64(sample_weight[i])
+                if u != 0.0:
+                    step[0] = u
+                    c = np.float64(step[0])
+                    for j in range(n_features):
+                        x_ij = np.float64(X[i, j])
+                        coef[j, y_hat] = coef[j, y_hat] - x_ij * c
+                        coef[j, y_i] = coef[j, y_i] + x_ij * c
+                        if average:
+                            avg_coef[j, y_hat] -= t * (x_ij * c)
+                            avg_coef[j, y_i] += t * (x_ij * c)
+                    if fit_intercept:
+                        intercept[y_hat] -= u
+                        intercept[y_i] += u
+                        if average:
+                            avg_intercept[y_hat] -= t * u
+                            avg_intercept[y_i] += t * u
+                    mistakes += 1
             t += 1.0
-    return t, mistakes
+    return t, mistakes, loss, -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def multiclass_epoch_csr(
     data,
     indices,
     indptr,
     y,
     sample_weight,
+    eta0,
     order,
     prefetch,
     coef,
@@ -463,7 +552,9 @@ def multiclass_epoch_csr(
     n_samples = order.shape[0]
     n_classes = coef.shape[1]
     scores = np.empty(n_classes, dtype=np.float64)
+    step = np.empty(1, dtype=coef.dtype)
     mistakes = 0
+    loss = 0.0
     block_size = _block_size(data.shape[0] // max(1, n_samples))
     for block in range(0, n_samples, block_size):
         if prefetch:
@@ -475,30 +566,36 @@ def multiclass_epoch_csr(
             end = indptr[i + 1]
             scores[:] = 0.0
             for p in range(start, end):
-                j = indices[p]
+                j = _column(indices[p])
                 x_ij = data[p]
                 for k in range(n_classes):
                     scores[k] += coef[j, k] * x_ij
             for k in range(n_classes):
                 scores[k] += intercept[k]
+            if not _all_finite(scores):
+                return t, mistakes, loss, pos
             y_hat = _argmax_first(scores)
             y_i = y[i]
-            if y_hat != y_i and sample_weight[i] > 0.0:
-                s = sample_weight[i]
-                for p in range(start, end):
-                    j = indices[p]
-                    step = data[p] * s
-                    coef[j, y_hat] -= step
-                    coef[j, y_i] += step
-                    if average:
-                        avg_coef[j, y_hat] -= t * step
-                        avg_coef[j, y_i] += t * step
-                if fit_intercept:
-                    intercept[y_hat] -= s
-                    intercept[y_i] += s
-                    if average:
-                        avg_intercept[y_hat] -= t * s
-                        avg_intercept[y_i] += t * s
-                mistakes += 1
+            if y_hat != y_i:
+                loss += scores[y_hat] - scores[y_i]
+                u = eta0 * np.float64(sample_weight[i])
+                if u != 0.0:
+                    step[0] = u
+                    c = np.float64(step[0])
+                    for p in range(start, end):
+                        j = _column(indices[p])
+                        x_ij = np.float64(data[p])
+                        coef[j, y_hat] = coef[j, y_hat] - x_ij * c
+                        coef[j, y_i] = coef[j, y_i] + x_ij * c
+                        if average:
+                            avg_coef[j, y_hat] -= t * (x_ij * c)
+                            avg_coef[j, y_i] += t * (x_ij * c)
+                    if fit_intercept:
+                        intercept[y_hat] -= u
+                        intercept[y_i] += u
+                        if average:
+                            avg_intercept[y_hat] -= t * u
+                            avg_intercept[y_i] += t * u
+                    mistakes += 1
             t += 1.0
-    return t, mistakes
+    return t, mistakes, loss, -1

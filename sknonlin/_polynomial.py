@@ -1,9 +1,9 @@
 """The polynomial feature map φ(x): every monomial of total degree ≤ ``degree``."""
 
 import collections.abc
-import functools
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
 import numpy as np
@@ -11,6 +11,10 @@ from scipy import sparse
 from scipy.special import comb
 from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+
+# imported with the module, so that the OpenMP runtime it loads is there for
+# threadpoolctl to limit before any transform asks it for its thread count
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -44,15 +48,23 @@ def _count_output_features(n_features, min_degree, max_degree, interaction_only)
 
 
 def _parse_degree(degree, include_bias):
-    """Return ``(min_degree, max_degree)`` or raise a ``ValueError``."""
-    if isinstance(degree, Integral):
+    """Return ``(min_degree, max_degree)`` or raise a ``ValueError``.
+
+    The messages are those of scikit-learn's ``PolynomialFeatures``, so that
+    code catching its errors catches ours.
+    """
+    if isinstance(degree, Integral) and degree >= 0:
         if degree == 0 and not include_bias:
             raise ValueError(
-                "degree=0 with include_bias=False leaves no output feature: "
-                "use degree >= 1 or include_bias=True."
+                "Setting degree to zero and include_bias to False would result in"
+                " an empty output array."
             )
         return 0, int(degree)
-    if isinstance(degree, collections.abc.Iterable) and len(degree) == 2:
+    if (
+        not isinstance(degree, Integral)
+        and isinstance(degree, collections.abc.Iterable)
+        and len(degree) == 2
+    ):
         min_degree, max_degree = degree
         if not (
             isinstance(min_degree, Integral)
@@ -61,101 +73,138 @@ def _parse_degree(degree, include_bias):
         ):
             raise ValueError(
                 "degree=(min_degree, max_degree) must be non-negative integers "
-                f"with min_degree <= max_degree, got {degree}."
+                f"that fulfil min_degree <= max_degree, got {degree}."
             )
         if max_degree == 0 and not include_bias:
             raise ValueError(
-                "degree=(0, 0) with include_bias=False leaves no output feature: "
-                "use max_degree >= 1 or include_bias=True."
+                "Setting both min_degree and max_degree to zero and include_bias to"
+                " False would result in an empty output array."
             )
         return int(min_degree), int(max_degree)
     raise ValueError(
-        "degree must be a non-negative int or a (min_degree, max_degree) tuple, "
+        "degree must be a non-negative int or tuple (min_degree, max_degree), "
         f"got {degree}."
     )
 
 
-@functools.lru_cache(maxsize=16)
-def _expansion_plan(n_features, max_degree, interaction_only, include_bias, basis):
-    """Parent and factor of every term of degree ``0..max_degree``.
-
-    Terms come in the column order of scikit-learn's ``PolynomialFeatures``:
-    bias, then by degree, lexicographically within a degree. A monomial term
-    ``x_a · (rest)`` (``a`` its smallest index) is ``column(rest) · x_a``, the
-    same multiplication ``PolynomialFeatures`` does, so values agree to the
-    bit. For an orthogonal basis the leading run ``x_a^p`` is split off
-    instead: ``column(rest) · P_p(t_a)``.
-
-    Returns read-only int64 arrays ``parent``, ``factor`` (index into the row
-    of factors: ``f`` for monomials, ``f * (max_degree + 1) + p`` otherwise;
-    -1 for the bias) and ``feature`` (the term's smallest feature index, -1
-    for the bias).
-    """
-    n_bias = int(include_bias)
-    n_total = n_bias + _count_output_features(
-        n_features, 0, max_degree, interaction_only
+def _too_many_outputs_message(
+    n_output_features, n_features, min_degree, max_degree, interaction_only, bias
+):
+    """The message of ``PolynomialFeatures`` for an output an array cannot index."""
+    return (
+        "The output that would result from the current configuration would"
+        f" have {n_output_features} features which is too large to be"
+        f" indexed by {np.intp().dtype.name}. Please change some or all of the"
+        " following:\n- The number of features in the input, currently"
+        f" {n_features=}\n- The range of degrees to calculate, currently"
+        f" [{min_degree}, {max_degree}]\n- Whether to include only"
+        f" interaction terms, currently {interaction_only}\n- Whether to"
+        f" include a bias term, currently {bias}."
     )
-    parent = np.full(n_total, -1, dtype=np.int64)
-    feature = np.full(n_total, -1, dtype=np.int64)
-    # length of the run of the smallest feature at the front of each term
-    lead = np.zeros(n_total, dtype=np.int64)
-    # parent once that whole run is split off (orthogonal bases)
-    rest = np.full(n_total, -1, dtype=np.int64)
-
-    if max_degree >= 1:
-        first = slice(n_bias, n_bias + n_features)
-        feature[first] = np.arange(n_features)
-        lead[first] = 1
-    # starts[f]: first column, among the terms of the previous degree, whose
-    # smallest feature is >= f (or > f for interaction_only).
-    starts = list(range(n_bias, n_bias + n_features + 1))
-    column = n_bias + n_features
-    for _ in range(2, max_degree + 1):
-        new_starts = []
-        end = starts[-1]
-        for f in range(n_features):
-            begin = starts[f + 1] if interaction_only else starts[f]
-            new_starts.append(column)
-            size = end - begin
-            if size <= 0:
-                continue
-            parents = np.arange(begin, end)
-            block = slice(column, column + size)
-            parent[block] = parents
-            feature[block] = f
-            same = feature[parents] == f
-            lead[block] = np.where(same, lead[parents] + 1, 1)
-            rest[block] = np.where(same, rest[parents], parents)
-            column += size
-        new_starts.append(column)
-        starts = new_starts
-
-    if basis == "monomial":
-        factor = feature.copy()
-    else:
-        factor = np.where(feature >= 0, feature * (max_degree + 1) + lead, -1)
-        parent = rest
-    for array in (parent, factor, feature):
-        array.setflags(write=False)
-    return parent, factor, feature
 
 
-def _segments(parent, factor):
-    """Split a monomial plan into runs ``terms[d:d+L] = terms[p:p+L] * x_f``.
+# Bytes of a row block's working set (its part of the output, the buffered
+# terms and the factors): small enough to stay in a core's cache. A block
+# written in place in F order touches one stretch of memory per output
+# column: longer stretches there.
+_BLOCK_BYTES = 256 * 1024
+_MAX_BLOCK_ROWS = 256
+_IN_PLACE_BLOCK_BYTES = 1024 * 1024
+_IN_PLACE_MAX_BLOCK_ROWS = 2048
 
-    Returns the runs' first column, parent, length and factor. Degree-one
-    terms (no parent) form one run of consecutive features.
+
+def _block_rows(n_samples, row_width, itemsize, in_place=False):
+    """Rows per block, so that a block's working set takes about ``_BLOCK_BYTES``.
+
+    At least one row, however wide: the working buffers then take no more
+    than one output row.
     """
-    no_parent = parent < 0
-    continues = np.where(
-        no_parent[1:],
-        no_parent[:-1] & (factor[1:] == factor[:-1] + 1),
-        (parent[1:] == parent[:-1] + 1) & (factor[1:] == factor[:-1]),
+    budget, cap = (
+        (_IN_PLACE_BLOCK_BYTES, _IN_PLACE_MAX_BLOCK_ROWS)
+        if in_place
+        else (_BLOCK_BYTES, _MAX_BLOCK_ROWS)
     )
-    continues &= (factor[1:] >= 0) & (factor[:-1] >= 0)
-    starts = np.flatnonzero(np.r_[True, ~continues])
-    lengths = np.diff(np.r_[starts, parent.shape[0]])
-    return starts, parent[starts], lengths, factor[starts]
+    rows = budget // max(row_width * itemsize, 1)
+    return int(max(1, min(rows, cap, n_samples)))
+
+
+# Output values below which a transform runs on the calling thread alone.
+_PARALLEL_MIN_VALUES = 1 << 18
+
+
+def _effective_n_threads():
+    """Threads a transform may use: numba's thread count, within the limit
+    that threadpoolctl (or OMP_NUM_THREADS) sets on OpenMP, so that a
+    transform in a joblib or dask worker does not oversubscribe the cores."""
+    # numba is imported where it is needed: the first large transform
+    import numba
+
+    return max(1, min(numba.get_num_threads(), _openmp_effective_n_threads()))
+
+
+def _n_workers(n_values, n_samples, block_rows):
+    """Threads for a transform of ``n_values`` output values: one if small."""
+    if n_values < _PARALLEL_MIN_VALUES or n_samples < 2 * block_rows:
+        return 1
+    return min(_effective_n_threads(), -(-n_samples // block_rows))
+
+
+def _run_in_row_chunks(rows, n_samples, block_rows, n_workers):
+    """Call ``rows(start, stop)`` on ``n_workers`` chunks of whole blocks.
+
+    The kernels release the GIL, so the chunks run in parallel; each value is
+    computed by the same operations whatever the split, so the output is the
+    same to the bit.
+    """
+    if n_workers == 1:
+        rows(0, n_samples)
+        return
+    n_blocks = -(-n_samples // block_rows)
+    chunk = -(-n_blocks // n_workers) * block_rows
+    bounds = [(a, min(a + chunk, n_samples)) for a in range(0, n_samples, chunk)]
+    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+        for future in [pool.submit(rows, a, b) for a, b in bounds]:
+            future.result()
+
+
+def _dense_transform_bytes(
+    n_samples,
+    n_outputs,
+    n_buffered,
+    n_factors,
+    block_rows,
+    n_workers,
+    starts_shape,
+    itemsize,
+):
+    """Bytes a dense transform allocates: output, per-worker buffers, tables.
+
+    Each worker holds ``block_rows`` rows of ``n_buffered`` terms and of
+    ``n_factors`` factors; the table of degree starts is int64.
+    """
+    output = n_samples * n_outputs * itemsize
+    buffers = n_workers * block_rows * (n_buffered + n_factors) * itemsize
+    table = starts_shape[0] * starts_shape[1] * 8
+    return output + buffers + table
+
+
+def _range_map(data_min, data_max):
+    """Shift and scale mapping ``[data_min, data_max]`` to [-1, 1], per feature.
+
+    ``t = (x - shift) * scale``. Half the range is ``(max - min) / 2``, or
+    ``max / 2 - min / 2`` where ``max - min`` overflows (a range wider than
+    the largest float): both round once, and agree wherever both are finite.
+    A constant feature maps to ``t = 0``.
+    """
+    with np.errstate(over="ignore"):
+        half_range = (data_max - data_min) / 2
+    wide = ~np.isfinite(half_range)
+    half_range[wide] = data_max[wide] / 2 - data_min[wide] / 2
+    shift = data_min + half_range
+    half_range[half_range == 0] = 1
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = 1 / half_range
+    return shift, scale
 
 
 def _available_memory():
@@ -189,6 +238,12 @@ def _check_output_fits(shape, n_bytes, hint):
             f"more than the {_format_bytes(available)} of memory available. "
             f"{hint}"
         )
+
+
+# set on the estimator by validate_data during fit
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+# learned by fit for an orthogonal basis only
+_RANGE_ATTRIBUTES = ("data_min_", "data_max_")
 
 
 def _like_input_sparse_api(result, X):
@@ -233,8 +288,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         If True, the first column is the constant term 1.
 
     order : {"C", "F"}, default="C"
-        Memory order of dense output. "C" is faster to compute; "F" may speed
-        up an estimator that reads the output column by column.
+        Memory order of dense output. "F" may speed up an estimator that
+        reads the output column by column.
 
     basis : {"monomial", "legendre", "chebyshev"}, default="monomial"
         Univariate polynomials the terms are made of. "monomial" uses the
@@ -383,22 +438,65 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         if array_api.fit_in_namespace(self, X):
             return self
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
-        )
-        self._min_degree, self._max_degree = _parse_degree(
-            self.degree, self.include_bias
-        )
-        n_features = X.shape[1]
-        self.n_output_features_ = int(self.include_bias) + _count_output_features(
-            n_features, self._min_degree, self._max_degree, self.interaction_only
-        )
-        if self.n_output_features_ > np.iinfo(np.intp).max:
-            raise ValueError(
-                f"The map would have {self.n_output_features_} output features, "
-                "more than an array can index. Lower the degree, use "
-                "interaction_only=True, or select fewer input features."
+        # validate_data records the input's features on self: on failure they
+        # are put back, so that a failed fit leaves the estimator as it was
+        previous = {
+            key: vars(self)[key] for key in _INPUT_ATTRIBUTES if key in vars(self)
+        }
+        try:
+            X = validate_data(
+                self, X, accept_sparse=("csr", "csc"), dtype=(np.float64, np.float32)
             )
+            fitted = self._fitted_state(X)
+        except BaseException:
+            for key in _INPUT_ATTRIBUTES:
+                vars(self).pop(key, None)
+            vars(self).update(previous)
+            raise
+        # commit: attributes of an earlier fit that no longer apply go too
+        for key in (*_RANGE_ATTRIBUTES, array_api.REFERENCE):
+            vars(self).pop(key, None)
+        vars(self).update(fitted)
+        return self
+
+    def _fitted_state(self, X):
+        """Everything ``transform`` needs, computed from X and the parameters."""
+        min_degree, max_degree = _parse_degree(self.degree, self.include_bias)
+        n_features = X.shape[1]
+        interaction_only = bool(self.interaction_only)
+        n_bias = int(bool(self.include_bias))
+        n_terms = _count_output_features(
+            n_features, min_degree, max_degree, interaction_only
+        )
+        n_output_features = n_bias + n_terms
+        if n_output_features > np.iinfo(np.intp).max:
+            raise ValueError(
+                _too_many_outputs_message(
+                    n_output_features,
+                    n_features,
+                    min_degree,
+                    max_degree,
+                    self.interaction_only,
+                    self.include_bias,
+                )
+            )
+        n_out_full = n_bias + _count_output_features(
+            n_features, 0, max_degree, interaction_only
+        )
+        fitted = {
+            "n_output_features_": n_output_features,
+            # the parameters as fitted: transform reads these, never the
+            # parameters, which set_params may have changed since
+            "_min_degree": min_degree,
+            "_max_degree": max_degree,
+            "_interaction_only": interaction_only,
+            "_include_bias": bool(n_bias),
+            "_basis": self.basis,
+            "_order": self.order,
+            "_n_out_full": n_out_full,
+            # terms of the degrees below min_degree end before this column
+            "_first_kept": n_out_full - n_terms,
+        }
         if self.basis != "monomial":
             if sparse.issparse(X):
                 raise ValueError(
@@ -406,22 +504,39 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
                     "zero where the input is zero. Use basis='monomial' or "
                     "convert X with X.toarray()."
                 )
-            self.data_min_ = X.min(axis=0)
-            self.data_max_ = X.max(axis=0)
-        return self
+            data_min, data_max = X.min(axis=0), X.max(axis=0)
+            _, scale = _range_map(data_min, data_max)
+            if not np.isfinite(scale).all():
+                raise ValueError(
+                    f"basis={self.basis!r} cannot map features "
+                    f"{np.flatnonzero(~np.isfinite(scale)).tolist()} to [-1, 1]: "
+                    "their range is too small for its inverse to be a finite "
+                    "float. Scale X (for example with MinMaxScaler) first."
+                )
+            fitted["data_min_"], fitted["data_max_"] = data_min, data_max
+        return fitted
 
     @property
     def powers_(self):
         """Exponent of each input feature in each output term."""
         check_is_fitted(self)
-        parent, _, feature = self._plan("monomial")
-        powers = np.zeros((parent.shape[0], self.n_features_in_), dtype=np.int64)
-        # terms come after their parents, so one pass in column order suffices
-        for j in np.flatnonzero(feature >= 0):
-            if parent[j] >= 0:
-                powers[j] = powers[parent[j]]
-            powers[j, feature[j]] += 1
-        return powers[self._kept_columns()]
+        n_features, max_degree = self.n_features_in_, self._max_degree
+        n_bias = int(self._include_bias)
+        starts = kernels.degree_starts(
+            n_features, max_degree, self._interaction_only, n_bias
+        )
+        powers = np.zeros((self._n_out_full, n_features), dtype=np.int64)
+        if max_degree >= 1:
+            powers[n_bias : n_bias + n_features] = np.eye(n_features, dtype=np.int64)
+        # the segments of monomial_terms: x_f times a run of the degree below
+        for m in range(2, max_degree + 1):
+            end = starts[m - 1, n_features]
+            for f in range(n_features):
+                first = starts[m - 1, f + int(self._interaction_only)]
+                dest = slice(starts[m, f], starts[m, f] + end - first)
+                powers[dest] = powers[first:end]
+                powers[dest, f] += 1
+        return np.concatenate([powers[:n_bias], powers[self._first_kept :]])
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names, such as ``"x0^2 x1"``.
@@ -441,7 +556,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         """
         powers = self.powers_
         input_features = _check_feature_names_in(self, input_features)
-        symbol = _BASIS_SYMBOLS.get(self.basis)
+        symbol = _BASIS_SYMBOLS.get(self._basis)
         names = []
         for row in powers:
             parts = []
@@ -458,6 +573,9 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """Map each sample to its polynomial features φ(x).
+
+        The map is the one fitted: parameters changed with ``set_params``
+        since the last :meth:`fit` take effect at the next fit.
 
         Parameters
         ----------
@@ -482,9 +600,9 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             reset=False,
         )
         if sparse.issparse(X):
-            if self.basis != "monomial":
+            if self._basis != "monomial":
                 raise ValueError(
-                    f"basis={self.basis!r} needs dense input; convert X with "
+                    f"basis={self._basis!r} needs dense input; convert X with "
                     "X.toarray()."
                 )
             XP, overflow = self._transform_sparse(X)
@@ -502,26 +620,6 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
 
     # -- helpers ---------------------------------------------------------
 
-    def _plan(self, basis):
-        return _expansion_plan(
-            self.n_features_in_,
-            self._max_degree,
-            bool(self.interaction_only),
-            bool(self.include_bias),
-            basis,
-        )
-
-    def _kept_columns(self):
-        """Columns of the full map (degrees ``0..max_degree``) that are output."""
-        n_bias = int(self.include_bias)
-        n_full = n_bias + _count_output_features(
-            self.n_features_in_, 0, self._max_degree, self.interaction_only
-        )
-        n_terms = self.n_output_features_ - n_bias
-        return np.r_[np.arange(n_bias), np.arange(n_full - n_terms, n_full)].astype(
-            np.int64
-        )
-
     def _hint(self, sparse_input):
         advice = "Use a lower degree or interaction_only=True"
         if not sparse_input:
@@ -529,51 +627,82 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         return advice + "."
 
     def _transform_dense(self, X):
-        n_samples = X.shape[0]
-        shape = (n_samples, self.n_output_features_)
+        n_samples, n_features = X.shape
+        n_bias, first_kept = int(self._include_bias), self._first_kept
+        n_full = self._n_out_full
+        n_outputs = n_full - first_kept + n_bias
+        basis = _BASIS_CODES[self._basis]
+        max_power = 0 if basis == kernels.MONOMIAL else self._max_degree
+        n_factors = n_features * (max_power + 1)
+        itemsize = X.dtype.itemsize
+        all_degrees = first_kept == n_bias
+        # row by row, in place, where the runs x_f * (terms of the degree
+        # below) are long enough to vectorise along a C-ordered row; else
+        # term by term over a block of rows: in place in F order, through a
+        # buffer of the block's terms otherwise
+        n_runs = 1 + n_features * max(self._max_degree - 1, 0)
+        by_row = (
+            self._order == "C"
+            and basis == kernels.MONOMIAL
+            and all_degrees
+            and n_full >= 4 * n_runs
+        )
+        in_place = self._order == "F" and all_degrees
+        block_rows = _block_rows(n_samples, n_full + n_factors, itemsize, in_place)
+        n_workers = _n_workers(n_samples * n_full, n_samples, block_rows)
+        starts_shape = (self._max_degree + 1, n_features + 1)
         _check_output_fits(
-            shape,
-            n_samples * self.n_output_features_ * X.dtype.itemsize,
+            (n_samples, n_outputs),
+            _dense_transform_bytes(
+                n_samples,
+                n_outputs,
+                0 if by_row or in_place else n_full,
+                0 if by_row else n_factors,
+                block_rows,
+                n_workers,
+                starts_shape,
+                itemsize,
+            ),
             self._hint(sparse_input=False),
         )
-        XP = np.empty(shape, dtype=X.dtype, order=self.order)
-        if n_samples == 0 or self.n_output_features_ == 0:
+        XP = np.empty((n_samples, n_outputs), dtype=X.dtype, order=self._order)
+        if n_samples == 0 or n_outputs == 0:
             return XP, False
-        parent, factor, _ = self._plan(self.basis)
-        basis = _BASIS_CODES[self.basis]
         if basis == kernels.MONOMIAL:
-            shift = scale = np.zeros(X.shape[1], dtype=X.dtype)
-            max_power = 0
+            shift = scale = np.zeros(n_features, dtype=X.dtype)
         else:
-            half_range = (self.data_max_ - self.data_min_) / 2
-            shift = (self.data_min_ + half_range).astype(X.dtype)
-            # a constant feature maps to t = 0
-            half_range[half_range == 0] = 1
-            scale = (1 / half_range).astype(X.dtype)
-            max_power = self._max_degree
-        keep = self._kept_columns()
-        segments = _segments(parent, factor) if basis == kernels.MONOMIAL else None
-        if (
-            segments is not None
-            and self.order == "C"
-            and keep.shape[0] == parent.shape[0]
-            # runs long enough to vectorise; else the blocked kernel is faster
-            and parent.shape[0] >= 4 * segments[0].shape[0]
-        ):
-            kernels.monomial_rows(X, *segments, XP)
-        else:
+            shift, scale = _range_map(self.data_min_, self.data_max_)
+            shift, scale = shift.astype(X.dtype), scale.astype(X.dtype)
+        starts = kernels.degree_starts(
+            n_features, self._max_degree, self._interaction_only, n_bias
+        )
+
+        def rows(row_start, row_stop):
+            if by_row:
+                kernels.monomial_rows(
+                    X, row_start, row_stop, starts, self._interaction_only, n_bias, XP
+                )
+                return
+            factors = np.empty((n_factors, block_rows), dtype=X.dtype)
+            terms = XP.T if in_place else np.empty((n_full, block_rows), X.dtype)
             kernels.polynomial_features(
                 X,
-                parent,
-                factor,
-                keep,
+                row_start,
+                row_stop,
+                starts,
+                self._interaction_only,
+                n_bias,
+                first_kept,
                 shift,
                 scale,
                 basis,
-                max_power,
-                self.order == "C",
+                factors,
+                terms,
+                in_place,
                 XP,
             )
+
+        _run_in_row_chunks(rows, n_samples, block_rows, n_workers)
         largest = self._largest_factor(X, shift, scale)
         overflow = _could_overflow(largest, self._max_degree, X.dtype)
         return XP, overflow and not np.isfinite(XP).all()
@@ -583,7 +712,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         values = X.data if sparse.issparse(X) else X
         if values.size == 0:
             return 0.0
-        if self.basis == "monomial":
+        if self._basis == "monomial":
             return float(np.abs(values).max())
         # |P_p(t)| and |T_p(t)| are at most (2|t| + 1)^p
         t = np.abs(np.vstack([X.max(axis=0), X.min(axis=0)]) - shift) * scale

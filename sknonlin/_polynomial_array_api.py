@@ -13,7 +13,11 @@ C-ordered monomial output is computed in its own columns instead.
 Each term is computed with the same multiplications as the compiled NumPy path
 (``column(parent) · factor``), so the values agree to the bit; the univariate
 Legendre and Chebyshev factors follow the same three-term recurrences, evaluated
-in float64 where the device has it, as the compiled path does.
+in float64 where the device has it, as the compiled path does, from the same
+range map (computed on the host from the fitted range).
+
+Transform reads the map as fitted (the private copies of the parameters that
+fit stores), never the parameters themselves.
 """
 
 import functools
@@ -25,41 +29,47 @@ from sklearn.utils.validation import validate_data
 
 # The estimator's module imports this one: its helpers are looked up at call time.
 from sknonlin import _polynomial
+from sknonlin import _polynomial_kernels as kernels
 from sknonlin._array_api import (
     check_same_namespace,
     float_dtypes,
     input_namespace,
     multiply_into,
+    to_host,
 )
 
 # A private fitted attribute: an empty array on the namespace and device of the
 # fit, the reference that transform checks its input against.
-_REFERENCE = "_array_api_reference"
+REFERENCE = "_array_api_reference"
 # Attributes a fit may leave out; a new fit removes the ones it did not set.
-_OPTIONAL_ATTRIBUTES = ("feature_names_in_", "data_min_", "data_max_", _REFERENCE)
+_OPTIONAL_ATTRIBUTES = ("feature_names_in_", "data_min_", "data_max_", REFERENCE)
 
 
 def fit_in_namespace(estimator, X):
     """Fit ``estimator`` on an array API ``X``; return whether it did.
 
-    Returns False, and forgets any earlier array API fit, when ``X`` takes the
-    NumPy path; the caller then fits as usual.
+    Returns False when ``X`` takes the NumPy path; the caller then fits as
+    usual (and its commit forgets any earlier array API fit).
     """
     xp, device = input_namespace(X)
     if xp is None:
-        estimator.__dict__.pop(_REFERENCE, None)
         return False
-    # The state that does not depend on the values (degrees, counts, checks of
-    # the parameters) is that of a NumPy fit on one row of the same width.
+    # The fitted state (the map as fitted, counts, checks of the parameters and
+    # of the range) is that of a NumPy fit of the same width: on one row for the
+    # monomials, on the rows of the minima and the maxima for an orthogonal basis.
     host = clone(estimator)
     before = set(vars(host))
     X = validate_data(host, X, dtype=float_dtypes(xp, device), reset=True)
-    host.fit(np.zeros((1, X.shape[1])))
+    if estimator.basis == "monomial":
+        host.fit(np.zeros((1, X.shape[1])))
+    else:
+        data_min, data_max = xp.min(X, axis=0), xp.max(X, axis=0)
+        host.fit(np.stack([to_host(data_min), to_host(data_max)]))
     state = {name: value for name, value in vars(host).items() if name not in before}
     if estimator.basis != "monomial":
-        state["data_min_"] = xp.min(X, axis=0)
-        state["data_max_"] = xp.max(X, axis=0)
-    state[_REFERENCE] = xp.zeros((0,), dtype=X.dtype, device=device)
+        # the range lives with the data, in its namespace and on its device
+        state["data_min_"], state["data_max_"] = data_min, data_max
+    state[REFERENCE] = xp.zeros((0,), dtype=X.dtype, device=device)
     # commit
     for name in _OPTIONAL_ATTRIBUTES:
         if name not in state:
@@ -70,17 +80,15 @@ def fit_in_namespace(estimator, X):
 
 def handles_transform(estimator, X):
     """Whether transform runs here: array API input, or a model fitted on one."""
-    return hasattr(estimator, _REFERENCE) or input_namespace(X)[0] is not None
+    return hasattr(estimator, REFERENCE) or input_namespace(X)[0] is not None
 
 
 def transform(estimator, X):
     """The feature map of ``X`` in its namespace, on its device."""
     xp, device = _check_namespace(estimator, X)
     X = validate_data(estimator, X, dtype=float_dtypes(xp, device), reset=False)
-    _, max_degree = _polynomial._parse_degree(estimator.degree, estimator.include_bias)
-    runs, n_rows = _runs(
-        X.shape[1], max_degree, bool(estimator.interaction_only), estimator.basis
-    )
+    max_degree, basis = estimator._max_degree, estimator._basis
+    runs, n_rows = _runs(X.shape[1], max_degree, estimator._interaction_only, basis)
     # Overflow is reported by the warning below, as on the NumPy path; NumPy-based
     # namespaces would also warn on their own.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -88,13 +96,13 @@ def transform(estimator, X):
             XP = _products_in_columns(xp, X, runs, estimator, device)
             _warn_on_overflow(xp, estimator, X, XP, None, None, max_degree)
             return XP
-        if estimator.basis == "monomial":
+        if basis == "monomial":
             factors = _transposed(xp, X, device)
             shift = scale = None
         else:
-            shift, scale = _range_map(xp, estimator, X.dtype)
+            shift, scale = _range_map(xp, estimator, X.dtype, device)
             factors = _univariate_factors(
-                xp, X, shift, scale, max_degree, estimator.basis, device
+                xp, X, shift, scale, max_degree, basis, device
             )
         terms = _products(xp, factors, runs, n_rows, device)
         XP = _output(xp, terms, estimator, device)
@@ -106,14 +114,14 @@ def _check_namespace(estimator, X):
     """Namespace and device of ``X``, which must be those of the fit."""
     xp, device = input_namespace(X)
     name = type(estimator).__name__
-    if not hasattr(estimator, _REFERENCE):
+    if not hasattr(estimator, REFERENCE):
         raise ValueError(
             f"Inputs passed to {name}.transform() must use the same namespace "
             "and the same device as those passed to fit(): it was fitted on NumPy "
             f"arrays, and X is a {xp.__name__} array. Fit it on {xp.__name__} "
             "arrays, or convert X to NumPy."
         )
-    check_same_namespace(X, estimator, attribute=_REFERENCE, method="transform")
+    check_same_namespace(X, estimator, attribute=REFERENCE, method="transform")
     if xp is None:
         raise ValueError(
             f"This {name} was fitted with array_api_dispatch=True on arrays of "
@@ -144,9 +152,9 @@ def _in_output_columns(estimator, X, runs):
     write a product in place.
     """
     if (
-        estimator.order != "C"
-        or estimator.basis != "monomial"
-        or _polynomial._parse_degree(estimator.degree, estimator.include_bias)[0] > 1
+        estimator._order != "C"
+        or estimator._basis != "monomial"
+        or estimator._min_degree > 1
     ):
         return False
     if _C_ORDER_STRATEGY != "auto":
@@ -163,7 +171,7 @@ def _products_in_columns(xp, X, runs, estimator, device):
     Term ``j`` of the plan is column ``j`` (with the bias) or ``j - 1``; the
     terms whose parent is the constant are copies of the features (``1 · x``).
     """
-    n_bias = int(estimator.include_bias)
+    n_bias = int(estimator._include_bias)
     offset = 1 - n_bias
     out = xp.empty(
         (X.shape[0], estimator.n_output_features_), dtype=X.dtype, device=device
@@ -211,15 +219,19 @@ def _transposed(xp, X, device):
     return out
 
 
-def _range_map(xp, estimator, dtype):
-    """Shift and scale that map each feature's training range to [-1, 1]."""
-    data_min, data_max = estimator.data_min_, estimator.data_max_
-    half_range = (data_max - data_min) / 2
-    shift = xp.astype(data_min + half_range, dtype)
-    # a constant feature maps to t = 0
-    half_range = xp.where(half_range == 0, xp.ones_like(half_range), half_range)
-    scale = xp.astype(1 / half_range, dtype)
-    return shift, scale
+def _range_map(xp, estimator, dtype, device):
+    """Shift and scale that map each feature's training range to [-1, 1].
+
+    Those of the NumPy path, computed on the host from the fitted range (one
+    value per feature each way), so that both paths use the same bits.
+    """
+    data_min, data_max = to_host(estimator.data_min_), to_host(estimator.data_max_)
+    shift, scale = _polynomial._range_map(data_min, data_max)
+    host_dtype = np.float32 if dtype == xp.float32 else np.float64
+    return (
+        xp.asarray(shift.astype(host_dtype), device=device),
+        xp.asarray(scale.astype(host_dtype), device=device),
+    )
 
 
 def _univariate_factors(xp, X, shift, scale, max_power, basis, device):
@@ -250,6 +262,58 @@ def _univariate_factors(xp, X, shift, scale, max_power, basis, device):
     return xp.reshape(out, (n_features * (max_power + 1), n_samples))
 
 
+def term_plan(n_features, max_degree, interaction_only, basis):
+    """Parent and factor of every term of degree ``0..max_degree``, bias first.
+
+    The terms, and the multiplication that computes each, are those of the
+    compiled kernels (``monomial_block`` and ``orthogonal_block``) with the
+    bias column: term ``j`` is ``term(parent[j]) · factor[factor[j]]``, where
+    the factors are the features ``x_f`` for the monomial basis and
+    ``P_p(t_f)`` at row ``f * (max_degree + 1) + p`` otherwise. Term 0 is the
+    constant 1 (``parent = factor = -1``); a term whose parent is -1 is its
+    factor alone. Returns two lists of ints.
+    """
+    starts = kernels.degree_starts(n_features, max_degree, interaction_only, 1)
+    n_terms = int(starts[max_degree, n_features]) if max_degree else 1
+    parent, factor = [-1] * n_terms, [-1] * n_terms
+    stride = max_degree + 1
+    monomial = basis == "monomial"
+    if max_degree >= 1:
+        factor[1 : 1 + n_features] = [
+            f if monomial else f * stride + 1 for f in range(n_features)
+        ]
+    for m in range(2, max_degree + 1):
+        for f in range(n_features):
+            column = int(starts[m, f])
+            for first, end, row in _segments(starts, m, f, interaction_only, monomial):
+                if first < 0:
+                    # x_f^m alone: a factor without a parent
+                    factor[column] = row
+                    column += 1
+                    continue
+                size = end - first
+                parent[column : column + size] = range(first, end)
+                factor[column : column + size] = [row] * size
+                column += size
+    return parent, factor
+
+
+def _segments(starts, m, f, interaction_only, monomial):
+    """The terms of degree ``m`` whose smallest feature is ``f``, as segments
+    ``(first, end, factor)``: the terms ``first..end - 1`` of lower degrees
+    times one factor of ``x_f`` (``first = -1``: the factor alone)."""
+    n_features = starts.shape[1] - 1
+    if monomial:
+        first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+        return [(int(first), int(starts[m - 1, n_features]), f)]
+    stride = starts.shape[0]
+    segments = [] if interaction_only else [(-1, -1, f * stride + m)]
+    for lead in range(1 if interaction_only else m - 1, 0, -1):
+        first, end = starts[m - lead, f + 1], starts[m - lead, n_features]
+        segments.append((int(first), int(end), f * stride + lead))
+    return segments
+
+
 @functools.lru_cache(maxsize=16)
 def _runs(n_features, max_degree, interaction_only, basis):
     """The plan as runs of terms computed by one whole-array product each.
@@ -265,11 +329,8 @@ def _runs(n_features, max_degree, interaction_only, basis):
     Returns the runs and the number of rows of the buffer.
     """
     # With the bias, term j of the plan is row j of the buffer, and row 0 is 1.
-    parent, factor, _ = _polynomial._expansion_plan(
-        n_features, max_degree, interaction_only, True, basis
-    )
-    parent = np.maximum(parent, 0).tolist()
-    factor = factor.tolist()
+    parent, factor = term_plan(n_features, max_degree, interaction_only, basis)
+    parent = [max(p, 0) for p in parent]
     n_rows = len(parent)
     runs = []
     j = 1
@@ -294,21 +355,21 @@ def _runs(n_features, max_degree, interaction_only, basis):
 
 
 def _output(xp, terms, estimator, device):
-    """The output columns from the term-major buffer, in ``estimator.order``."""
+    """The output columns from the term-major buffer, in the fitted order."""
     n_output = estimator.n_output_features_
-    n_bias = int(estimator.include_bias)
+    n_bias = int(estimator._include_bias)
     n_samples = terms.shape[1]
     # the kept non-bias terms are the last rows (degrees min_degree..max_degree)
     first = terms.shape[0] - (n_output - n_bias)
     if first == 1:
         # every term is kept, and the constant row is the bias: one block
         kept = terms[1 - n_bias :, :]
-        if estimator.order == "F":
+        if estimator._order == "F":
             return kept.T
         out = xp.empty((n_samples, n_output), dtype=terms.dtype, device=device)
         out[...] = kept.T
         return out
-    if estimator.order == "F":
+    if estimator._order == "F":
         out = xp.empty((n_output, n_samples), dtype=terms.dtype, device=device)
         out[:n_bias, :] = 1
         out[n_bias:, :] = terms[first:, :]
@@ -321,7 +382,7 @@ def _output(xp, terms, estimator, device):
 
 def _warn_on_overflow(xp, estimator, X, XP, shift, scale, max_degree):
     """The compiled path's overflow warning, with the same test."""
-    if estimator.basis == "monomial":
+    if estimator._basis == "monomial":
         largest = float(xp.max(xp.abs(X)))
     else:
         # |P_p(t)| and |T_p(t)| are at most (2|t| + 1)^p

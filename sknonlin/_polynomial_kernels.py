@@ -4,10 +4,18 @@ Every output column is a product: the column of a lower-degree term (its
 *parent*) times one *factor* of the current row. For the monomial basis the
 factor is one input feature, ``x_f``; for an orthogonal basis it is a
 univariate polynomial of one feature, ``P_p(t_f)``. Computing a row therefore
-takes one multiplication per output value, and the output is written once.
+takes one multiplication per output value, and the output is written once, in
+its final memory layout.
+
+The terms of one degree come in runs: the terms of degree ``m`` whose
+smallest feature is ``f`` are ``x_f`` times a contiguous run of terms of
+degree ``m - 1``, so ``terms[d : d + L] = terms[p : p + L] * x_f``. The
+kernels walk these runs from a table of the columns where each degree's
+blocks start, ``starts[m, g]`` (see :func:`degree_starts`), which takes
+O(n_features · max_degree) memory whatever the width of the output.
 
 The kernels work on validated arrays; the estimator in ``_polynomial.py``
-builds the parent/factor tables and allocates the output.
+checks the sizes and allocates the output and the buffers.
 """
 
 import numpy as np
@@ -15,11 +23,8 @@ from numba import njit
 
 MONOMIAL, LEGENDRE, CHEBYSHEV = 0, 1, 2
 
-# Rows per block: a block of terms, stored term by term, stays in cache.
-BLOCK_ROWS = 64
 
-
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def univariate_block(X, start, stop, shift, scale, basis, max_power, out):
     """Factors of rows ``start:stop``: ``out[f * (max_power + 1) + p, r]``.
 
@@ -53,56 +58,186 @@ def univariate_block(X, start, stop, shift, scale, basis, max_power, out):
                     )
 
 
-@njit(cache=True)
-def product_block(factors, parent, factor, n_rows, terms):
-    """Terms of a block of rows: ``terms[j] = terms[parent[j]] * factors[factor[j]]``.
+@njit(cache=True, nogil=True)
+def degree_starts(n_features, max_degree, interaction_only, n_bias):
+    """``starts[m, g]``: first column of the degree-``m`` terms whose smallest
+    feature is ``g`` or more; ``starts[m, n_features]`` ends degree ``m``.
 
-    Each term is a contiguous run over the block's rows, so the products
-    vectorise. A negative ``parent`` means "no parent" (degree-one terms); a
-    negative ``factor`` marks the bias term, whose value is 1.
+    Within a degree, the terms whose smallest feature is ``f`` are ``x_f``
+    times the terms of the degree below whose smallest feature is ``f`` or
+    more (more than ``f`` for ``interaction_only``), in their order: the
+    column order of scikit-learn's ``PolynomialFeatures``. Row 0 is unused.
     """
-    for j in range(parent.shape[0]):
-        f, p = factor[j], parent[j]
-        if f < 0:
-            terms[j, :n_rows] = 1
-        elif p < 0:
-            terms[j, :n_rows] = factors[f, :n_rows]
-        else:
-            for r in range(n_rows):
-                terms[j, r] = terms[p, r] * factors[f, r]
+    starts = np.zeros((max_degree + 1, n_features + 1), dtype=np.int64)
+    for g in range(n_features + 1):
+        starts[min(max_degree, 1), g] = n_bias + g
+    for m in range(2, max_degree + 1):
+        column = starts[m - 1, n_features]
+        for f in range(n_features):
+            starts[m, f] = column
+            first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+            column += starts[m - 1, n_features] - first
+        starts[m, n_features] = column
+    return starts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def monomial_block(factors, starts, interaction_only, n_bias, offset, n_rows, terms):
+    """Terms of a block of rows, monomial basis: ``terms[j, offset + r]``.
+
+    The terms of degree ``m`` whose smallest feature is ``f`` are ``x_f``
+    times the run of terms of degree ``m - 1`` from ``starts[m - 1, f]``
+    (``f + 1`` for ``interaction_only``) to the end of that degree: the same
+    multiplications as ``PolynomialFeatures``, so the values agree to the
+    bit. The terms are computed term by term, each a contiguous run over the
+    block's rows.
+    """
+    max_degree = starts.shape[0] - 1
+    n_features = starts.shape[1] - 1
+    rows = slice(offset, offset + n_rows)
+    if n_bias:
+        terms[0, rows] = 1
+    if max_degree >= 1:
+        for f in range(n_features):
+            terms[n_bias + f, rows] = factors[f, :n_rows]
+    for m in range(2, max_degree + 1):
+        end = starts[m - 1, n_features]
+        for f in range(n_features):
+            first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+            x = factors[f]
+            for t in range(end - first):
+                target = terms[starts[m, f] + t, rows]
+                source = terms[first + t, rows]
+                for r in range(n_rows):
+                    target[r] = source[r] * x[r]
+
+
+@njit(cache=True, nogil=True)
+def orthogonal_block(factors, starts, interaction_only, n_bias, offset, n_rows, terms):
+    """Terms of a block of rows, orthogonal basis: ``terms[j, offset + r]``.
+
+    A term whose smallest feature ``f`` appears ``L`` times is ``P_L(t_f)``
+    (``factors[f * (max_degree + 1) + L]``) times the term without those
+    ``L`` factors, a term of degree ``m - L`` whose smallest feature is more
+    than ``f``. Within the terms of degree ``m`` and smallest feature ``f``
+    these come in runs of decreasing ``L``, each run ``P_L(t_f)`` times the
+    contiguous run of terms of degree ``m - L`` from ``starts[m - L, f + 1]``.
+    """
+    max_degree = starts.shape[0] - 1
+    n_features = starts.shape[1] - 1
+    stride = max_degree + 1
+    rows = slice(offset, offset + n_rows)
+    if n_bias:
+        terms[0, rows] = 1
+    if max_degree >= 1:
+        for f in range(n_features):
+            terms[n_bias + f, rows] = factors[f * stride + 1, :n_rows]
+    for m in range(2, max_degree + 1):
+        for f in range(n_features):
+            column = starts[m, f]
+            if not interaction_only:
+                # x_f^m alone: the rest is the constant 1
+                terms[column, rows] = factors[f * stride + m, :n_rows]
+                column += 1
+            for lead in range(1 if interaction_only else m - 1, 0, -1):
+                first = starts[m - lead, f + 1]
+                x = factors[f * stride + lead]
+                for t in range(starts[m - lead, n_features] - first):
+                    target = terms[column + t, rows]
+                    source = terms[first + t, rows]
+                    for r in range(n_rows):
+                        target[r] = source[r] * x[r]
+                column += starts[m - lead, n_features] - first
+
+
+@njit(cache=True, nogil=True)
 def polynomial_features(
-    X, parent, factor, keep, shift, scale, basis, max_power, c_order, out
+    X,
+    row_start,
+    row_stop,
+    starts,
+    interaction_only,
+    n_bias,
+    first_kept,
+    shift,
+    scale,
+    basis,
+    factors,
+    terms,
+    in_place,
+    out,
 ):
-    """The feature map of dense ``X`` into ``out``, written once.
+    """The feature map of rows ``row_start:row_stop`` of dense ``X`` into ``out``.
 
-    Rows are processed in blocks: the block's terms are computed term by term
-    in a small buffer, then its ``keep`` columns are copied to ``out``, row by
-    row for C order or column by column for F order.
+    Rows are processed in blocks of ``factors.shape[1]`` rows, sized by the
+    caller so that a block stays in cache, term by term. With ``in_place``,
+    ``terms`` is ``out.T`` (F-ordered output of all degrees): each term is
+    written once, straight into its output column. Otherwise ``terms`` is a
+    buffer of the block's terms of the full map, whose output columns (the
+    bias and the terms from column ``first_kept`` on) are then copied to
+    ``out``, column by column in F order, row by row in C order.
     """
-    n_samples = X.shape[0]
-    n_factors = X.shape[1] * (max_power + 1)
-    factors = np.empty((n_factors, BLOCK_ROWS), dtype=X.dtype)
-    terms = np.empty((parent.shape[0], BLOCK_ROWS), dtype=X.dtype)
-    for start in range(0, n_samples, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n_samples)
+    block_rows = factors.shape[1]
+    max_power = 0 if basis == MONOMIAL else starts.shape[0] - 1
+    n_out = out.shape[1]
+    c_order = out.strides[1] == out.itemsize
+    for start in range(row_start, row_stop, block_rows):
+        stop = min(start + block_rows, row_stop)
         n_rows = stop - start
         univariate_block(X, start, stop, shift, scale, basis, max_power, factors)
-        product_block(factors, parent, factor, n_rows, terms)
-        if c_order and keep.shape[0] == parent.shape[0]:
-            for r in range(n_rows):
-                for k in range(keep.shape[0]):
-                    out[start + r, k] = terms[k, r]
-        elif c_order:
-            for r in range(n_rows):
-                for k in range(keep.shape[0]):
-                    out[start + r, k] = terms[keep[k], r]
+        offset = start if in_place else 0
+        if basis == MONOMIAL:
+            monomial_block(
+                factors, starts, interaction_only, n_bias, offset, n_rows, terms
+            )
         else:
-            for k in range(keep.shape[0]):
+            orthogonal_block(
+                factors, starts, interaction_only, n_bias, offset, n_rows, terms
+            )
+        if in_place:
+            continue
+        skip = first_kept - n_bias
+        if c_order:
+            for r in range(n_rows):
+                for k in range(n_out):
+                    j = k if k < n_bias else k + skip
+                    out[start + r, k] = terms[j, r]
+        else:
+            for k in range(n_out):
+                j = k if k < n_bias else k + skip
                 for r in range(n_rows):
-                    out[start + r, k] = terms[keep[k], r]
+                    out[start + r, k] = terms[j, r]
+
+
+@njit(cache=True, nogil=True)
+def monomial_rows(X, row_start, row_stop, starts, interaction_only, n_bias, out):
+    """Monomial map of rows ``row_start:row_stop`` straight into C-ordered ``out``.
+
+    For maps of all degrees ``0..max_degree`` whose runs ``x_f * (terms of
+    degree m - 1)`` are long: each row is written in place, run by run,
+    ``row[d : d + L] = row[p : p + L] * x_f``; the runs vectorise.
+    """
+    max_degree = starts.shape[0] - 1
+    n_features = starts.shape[1] - 1
+    for i in range(row_start, row_stop):
+        row = out[i]
+        x = X[i]
+        if n_bias:
+            row[0] = 1
+        if max_degree >= 1:
+            for f in range(n_features):
+                row[n_bias + f] = x[f]
+        for m in range(2, max_degree + 1):
+            end = starts[m - 1, n_features]
+            for f in range(n_features):
+                first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+                length = end - first
+                # slices of one row, disjoint: the loop vectorises
+                source = row[first : first + length]
+                target = row[starts[m, f] : starts[m, f] + length]
+                x_f = x[f]
+                for t in range(length):
+                    target[t] = source[t] * x_f
 
 
 @njit(cache=True)
@@ -218,29 +353,3 @@ def expand_csr(
                 for u in range(t + 1, last):
                     pos[u] = pos[u - 1] + strict
                 level = t
-
-
-@njit(cache=True)
-def monomial_rows(X, seg_dest, seg_parent, seg_length, seg_factor, out):
-    """Monomial feature map of dense ``X`` straight into C-ordered ``out``.
-
-    Within a degree, the terms that share their smallest feature ``x_f`` are
-    ``x_f`` times a contiguous run of terms of the degree below, so each row
-    is a short list of segments ``row[d : d + L] = row[p : p + L] * x_f``.
-    A negative parent copies ``x[f : f + L]`` (degree one); a negative factor
-    writes the bias 1.
-    """
-    for i in range(X.shape[0]):
-        for s in range(seg_dest.shape[0]):
-            d, p, length, f = seg_dest[s], seg_parent[s], seg_length[s], seg_factor[s]
-            if f < 0:
-                out[i, d] = 1
-            elif p < 0:
-                out[i, d : d + length] = X[i, f : f + length]
-            else:
-                # slices of one row: disjoint, so the loop vectorises
-                source = out[i, p : p + length]
-                target = out[i, d : d + length]
-                x_f = X[i, f]
-                for t in range(length):
-                    target[t] = source[t] * x_f

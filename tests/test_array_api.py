@@ -117,20 +117,21 @@ def test_c_order_strategies_equal_numpy_path(
 
 def test_c_order_strategy_by_run_length():
     # long runs (several features): in the output's columns; one feature at a
-    # high degree (runs of one term): in a term-major buffer
+    # high degree (runs of one term): in a term-major buffer. The choice reads
+    # the map as fitted.
     torch = pytest.importorskip("torch")
-    est = PolynomialFeatureMap(degree=3)
     many, one = torch.zeros((2, 10)), torch.zeros((2, 1))
+    est = PolynomialFeatureMap(degree=3).fit(np.zeros((1, 10)))
     assert poly_array_api._in_output_columns(
         est, many, poly_array_api._runs(10, 3, False, "monomial")[0]
     )
+    est = PolynomialFeatureMap(degree=37).fit(np.zeros((1, 1)))
     assert not poly_array_api._in_output_columns(
-        est.set_params(degree=37),
-        one,
-        poly_array_api._runs(1, 37, False, "monomial")[0],
+        est, one, poly_array_api._runs(1, 37, False, "monomial")[0]
     )
+    est = PolynomialFeatureMap(degree=3, order="F").fit(np.zeros((1, 10)))
     assert not poly_array_api._in_output_columns(
-        est.set_params(degree=3, order="F"),
+        est.set_params(order="C"),
         many,
         poly_array_api._runs(10, 3, False, "monomial")[0],
     )
@@ -218,6 +219,89 @@ def test_map_equals_scikit_learn_array_api(params):
         expected = PolynomialFeatures(**params).fit_transform(X)
         out = PolynomialFeatureMap(**params).fit_transform(X)
     np.testing.assert_array_equal(to_numpy(out), to_numpy(expected))
+
+
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+@pytest.mark.parametrize("n_features", [1, 2, 4])
+@pytest.mark.parametrize("max_degree", [0, 1, 2, 5])
+@pytest.mark.parametrize("interaction_only", [False, True])
+def test_term_plan_builds_each_term_from_its_parent(
+    basis, n_features, max_degree, interaction_only
+):
+    # oracle: the exponents of each term (powers_, which equals scikit-learn's)
+    est = PolynomialFeatureMap(
+        degree=max_degree, interaction_only=interaction_only, basis=basis
+    ).fit(np.zeros((1, n_features)))
+    powers = est.powers_
+    parent, factor = poly_array_api.term_plan(
+        n_features, max_degree, interaction_only, basis
+    )
+    assert len(parent) == len(factor) == len(powers)
+    assert (parent[0], factor[0]) == (-1, -1)
+    stride = max_degree + 1
+    for j in range(1, len(powers)):
+        # a monomial factor is one x_f; an orthogonal one P_p(t_f), p >= 1
+        f, p = (factor[j], 1) if basis == "monomial" else divmod(factor[j], stride)
+        assert 1 <= p <= max_degree
+        rest = np.zeros(n_features, dtype=powers.dtype)
+        if parent[j] >= 0:
+            assert 0 < parent[j] < j
+            rest = powers[parent[j]]
+        # f is the smallest feature of the term: the parent holds none below
+        assert not rest[:f].any()
+        if basis != "monomial":
+            # the whole run of x_f is split off
+            assert rest[f] == 0
+        expected = rest.copy()
+        expected[f] += p
+        np.testing.assert_array_equal(powers[j], expected)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("include_bias", False),
+        ("interaction_only", True),
+        ("basis", "chebyshev"),
+        ("degree", 4),
+        ("degree", (2, 3)),
+        ("order", "F"),
+    ],
+)
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+def test_transform_uses_the_fitted_parameters(param, value, basis):
+    X = xps.asarray(np.random.default_rng(0).uniform(-2, 3, size=(20, 3)))
+    with sklearn.config_context(**DISPATCH):
+        fitted = PolynomialFeatureMap(degree=3, basis=basis).fit(X)
+        expected = to_numpy(fitted.transform(X))
+        fitted.set_params(**{param: value})
+        # set_params after fit changes nothing until the next fit
+        np.testing.assert_array_equal(to_numpy(fitted.transform(X)), expected)
+        refitted = to_numpy(fitted.fit(X).transform(X))
+    fresh = PolynomialFeatureMap(degree=3, basis=basis).set_params(**{param: value})
+    np.testing.assert_array_equal(refitted, fresh.fit_transform(to_numpy(X)))
+
+
+@pytest.mark.parametrize("basis", ["legendre", "chebyshev"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_range_wider_than_the_largest_float(basis, dtype):
+    # max - min overflows: the overflow-safe range map of the NumPy path
+    big = np.finfo(dtype).max
+    X = np.array([[-big, 0.5], [big, 1.5], [0.25 * big, 1.0]], dtype=dtype)
+    expected = PolynomialFeatureMap(degree=3, basis=basis).fit_transform(X)
+    assert np.isfinite(expected).all()
+    with sklearn.config_context(**DISPATCH):
+        out = PolynomialFeatureMap(degree=3, basis=basis).fit_transform(xps.asarray(X))
+    np.testing.assert_array_equal(to_numpy(out), expected, strict=True)
+
+
+def test_orthogonal_basis_refuses_a_range_too_small_to_invert():
+    X = xps.asarray(np.array([[0.0, 1.0], [1e-310, 2.0]]))
+    est = PolynomialFeatureMap(basis="legendre")
+    with sklearn.config_context(**DISPATCH):
+        with pytest.raises(ValueError, match=r"cannot map features \[0\] to"):
+            est.fit(X)
+    assert not vars(est).keys() - set(est.get_params())
 
 
 @pytest.mark.parametrize("basis", ["legendre", "chebyshev"])

@@ -1,18 +1,24 @@
 """Tests of Perceptron and MulticlassPerceptron."""
 
+import pickle
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Perceptron as SklearnPerceptron
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.validation import check_is_fitted
 
 from sknonlin import MulticlassPerceptron, Perceptron, PolynomialFeatureMap
+from sknonlin import _perceptron as _perceptron_module
+from sknonlin._callbacks import CALLBACKS_AVAILABLE
 from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
 
 ESTIMATORS = [Perceptron, MulticlassPerceptron]
@@ -317,11 +323,12 @@ def test_multiclass_integer_ties_match_python_transcription():
 
 def _one_step(coef, x, y):
     """Run the dense binary kernel on one sample; return the mistake count."""
-    *_, mistakes = binary_epoch_dense(
-        np.array([x]), np.array([y]), np.ones(1), np.zeros(1, dtype=np.intp),
-        False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, 2.0**-53,
+    *_, mistakes, _, bad = binary_epoch_dense(
+        np.array([x]), np.array([y]), np.ones(1), 1.0, np.zeros(1, dtype=np.intp),
+        False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, False, 2.0**-53,
         2.0**-1075,
     )  # fmt: skip
+    assert bad == -1
     return mistakes
 
 
@@ -624,7 +631,7 @@ def test_errors(Estimator):
         Estimator().fit(X, np.linspace(0, 1, 30))
     with pytest.raises(InvalidParameterError, match="'max_iter' parameter"):
         Estimator(max_iter=0).fit(X, y)
-    with pytest.raises(ValueError, match="The weights overflowed at epoch 1"):
+    with pytest.raises(ValueError, match="too large for the dtype of X"):
         Estimator(shuffle=False).fit(
             [[10.0], [-10.0]], [1, 0], sample_weight=[1e308, 1.0]
         )
@@ -648,3 +655,607 @@ def test_averaged_multiclass_beats_sklearn_on_digits():
     ours = _quiet_fit(ours, X_train, y_train)
     theirs = SklearnPerceptron(random_state=0).fit(X_train, y_train)
     assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test)
+
+
+# -- scikit-learn's options, as scikit-learn's Perceptron has them -----------------
+
+
+def _sklearn_perceptron(**params):
+    return SklearnPerceptron(penalty=None, shuffle=False, **params)
+
+
+_OPTION_CASES = [
+    {"eta0": 0.3},
+    {"eta0": 7.0, "fit_intercept": False},
+    {"tol": 1e-3, "n_iter_no_change": 2},
+    {"tol": 0.0, "n_iter_no_change": 1, "eta0": 0.1},
+    {"early_stopping": True, "validation_fraction": 0.2, "random_state": 0},
+    {"early_stopping": True, "tol": 1e-3, "n_iter_no_change": 2, "random_state": 3},
+    {"class_weight": "balanced"},
+    {"class_weight": {"neg": 0.3, "pos": 2.7}, "eta0": 0.7},
+    {
+        "early_stopping": True,
+        "tol": 0.0,
+        "n_iter_no_change": 1,
+        "class_weight": {"neg": 0.05, "pos": 3.0},
+        "random_state": 5,
+    },
+    {"coef_init": True, "eta0": 0.45},
+    {"coef_init": True, "class_weight": "balanced", "tol": 1e-4},
+]
+
+
+@pytest.mark.parametrize("options", _OPTION_CASES, ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_perceptron_matches_sklearn_across_options(options, dtype, weighted):
+    X, y = _linear_data(n_samples=150, n_features=7, noise=0.25, seed=30)
+    X = X.astype(dtype)
+    labels = np.array(["neg", "pos"])[y]
+    rng = np.random.RandomState(31)
+    sample_weight = rng.uniform(0.0, 4.0, size=len(y)) if weighted else None
+    params = dict(options)
+    fit_params = {"sample_weight": sample_weight}
+    if params.pop("coef_init", False):
+        fit_params["coef_init"] = rng.randn(1, 7)
+        fit_params["intercept_init"] = rng.randn(1)
+    params.setdefault("tol", None)
+    params.setdefault("eta0", 1.0)
+    ours = _quiet_fit(Perceptron(shuffle=False, max_iter=25, **params), X, labels,
+                      **fit_params)  # fmt: skip
+    theirs = _quiet_fit(_sklearn_perceptron(max_iter=25, **params), X, labels,
+                        **fit_params)  # fmt: skip
+    assert ours.coef_.dtype == dtype
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    # scikit-learn keeps a float64 intercept_ for float32 data; ours is that
+    # same number rounded to the dtype of X.
+    np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(dtype))
+    if ours.mistakes_[-1] > 0:
+        # Neither stopped on an epoch without mistakes: the same epochs ran.
+        assert ours.n_iter_ == theirs.n_iter_
+
+
+def test_float32_updates_with_any_sample_weight_match_sklearn():
+    # Sample weights float32 cannot represent, and features whose products
+    # with them are inexact in float32: each update must round as
+    # scikit-learn's does (product and sum in float64, rounded once).
+    for seed in range(40):
+        rng = np.random.RandomState(seed)
+        n_samples, n_features = rng.randint(5, 60), rng.randint(1, 9)
+        X = (rng.randn(n_samples, n_features) * 10 ** rng.uniform(-3, 3)).astype(
+            np.float32
+        )
+        y = rng.randint(0, 2, n_samples)
+        y[:2] = [0, 1]
+        sample_weight = rng.uniform(0, 1, n_samples) * 10 ** rng.uniform(-4, 4)
+        eta0 = float(rng.choice([1.0, 0.1, 3.7]))
+        ours = _quiet_fit(
+            Perceptron(shuffle=False, max_iter=4, eta0=eta0),
+            X,
+            y,
+            sample_weight=sample_weight,
+        )
+        theirs = _quiet_fit(
+            _sklearn_perceptron(tol=None, eta0=eta0, max_iter=4),
+            X,
+            y,
+            sample_weight=sample_weight,
+        )
+        np.testing.assert_array_equal(ours.coef_, theirs.coef_, err_msg=f"{seed=}")
+        np.testing.assert_array_equal(
+            ours.intercept_, theirs.intercept_.astype(np.float32)
+        )
+
+
+def test_eta0_only_scales_weights_from_zero():
+    X, y = _linear_data(n_samples=80, noise=0.2, seed=32)
+    one = _quiet_fit(Perceptron(shuffle=False, max_iter=6), X, y)
+    quarter = _quiet_fit(Perceptron(shuffle=False, max_iter=6, eta0=0.25), X, y)
+    # A power of 2 scales every iterate exactly, so every decision is the same.
+    np.testing.assert_array_equal(quarter.coef_, 0.25 * one.coef_)
+    np.testing.assert_array_equal(quarter.intercept_, 0.25 * one.intercept_)
+    assert quarter.mistakes_ == one.mistakes_
+
+
+def test_default_stops_only_on_a_clean_epoch():
+    # tol=None by default: the lecture's algorithm runs until an epoch without
+    # mistakes or max_iter, whatever the loss does.
+    X, y = _linear_data(n_samples=100, noise=0.3, seed=33)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        clf = Perceptron(shuffle=False, max_iter=40).fit(X, y)
+    assert clf.n_iter_ == 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        stopped = Perceptron(shuffle=False, max_iter=40, tol=1e-3).fit(X, y)
+    assert stopped.n_iter_ < 40
+
+
+def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,
+                                    eta0=1.0, tol=None, n_iter_no_change=5,
+                                    class_weight=None, W0=None, b0=None,
+                                    validation=None):  # fmt: skip
+    """The multiclass perceptron with scikit-learn's options, in Python floats.
+
+    Each mistake moves the weights by ``eta0 * class_weight[y] * s``. With
+    ``tol``, training stops after ``n_iter_no_change`` epochs whose mean loss
+    ``max_k score_k - score_y`` did not drop by more than ``tol`` below the best
+    so far, or, with ``validation`` (indices held out of training), whose
+    weighted validation accuracy did not rise by ``tol`` above the best.
+    Training also stops after an epoch without mistakes.
+    """
+    n_samples, n_features = len(X), len(X[0])
+    W = [list(row) for row in W0] if W0 is not None else [
+        [0.0] * n_features for _ in range(n_classes)
+    ]  # fmt: skip
+    b = list(b0) if b0 is not None else [0.0] * n_classes
+    cw = class_weight or [1.0] * n_classes
+    held_out = set(validation or [])
+    train = [i for i in range(n_samples) if i not in held_out]
+
+    def scores_of(i):
+        out = []
+        for k in range(n_classes):
+            s = 0.0
+            for j in range(n_features):
+                s += W[k][j] * X[i][j]
+            out.append(s + b[k])
+        return out
+
+    def argmax(scores):
+        best = 0
+        for k in range(1, n_classes):
+            if scores[k] > scores[best]:
+                best = k
+        return best
+
+    best_loss, best_score, count, epochs = float("inf"), -float("inf"), 0, 0
+    for _ in range(max_iter):
+        epochs += 1
+        mistakes, loss = 0, 0.0
+        for i in train:
+            scores = scores_of(i)
+            y_hat = argmax(scores)
+            if y_hat != y[i]:
+                loss += scores[y_hat] - scores[y[i]]
+                u = eta0 * (cw[y[i]] * sample_weight[i])
+                if u != 0.0:
+                    mistakes += 1
+                    for j in range(n_features):
+                        W[y_hat][j] -= X[i][j] * u
+                        W[y[i]][j] += X[i][j] * u
+                    b[y_hat] -= u
+                    b[y[i]] += u
+        if mistakes == 0:
+            break
+        if tol is None:
+            continue
+        if held_out:
+            right = sum(
+                sample_weight[i] for i in held_out if argmax(scores_of(i)) == y[i]
+            )
+            score = right / sum(sample_weight[i] for i in held_out)
+            count = count + 1 if score < best_score + tol else 0
+            best_score = max(best_score, score)
+        else:
+            mean = loss / len(train)
+            count = count + 1 if mean > best_loss - tol else 0
+            best_loss = min(best_loss, mean)
+        if count >= n_iter_no_change:
+            break
+    return W, b, epochs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"eta0": 0.3},
+        {"tol": 1e-3, "n_iter_no_change": 2},
+        {"tol": 0.0, "n_iter_no_change": 1, "eta0": 2.5},
+        {"class_weight": {0: 0.5, 1: 2.0, 2: 1.25}},
+        {"class_weight": "balanced", "eta0": 0.8},
+        {"init": True, "eta0": 0.6},
+        {
+            "early_stopping": True,
+            "tol": 1e-3,
+            "n_iter_no_change": 2,
+            "validation_fraction": 0.25,
+            "random_state": 4,
+        },
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multiclass_options_match_python_transcription(options, weighted):
+    X, y = _linear_data(n_samples=120, n_features=4, n_classes=3, noise=0.3, seed=34)
+    rng = np.random.RandomState(35)
+    sample_weight = rng.uniform(0.1, 3.0, len(y)) if weighted else np.ones(len(y))
+    params = dict(options)
+    fit_params = {}
+    oracle = {}
+    if params.pop("init", False):
+        fit_params = {"coef_init": rng.randn(3, 4), "intercept_init": rng.randn(3)}
+        oracle = {"W0": fit_params["coef_init"].tolist(),
+                  "b0": fit_params["intercept_init"].tolist()}  # fmt: skip
+    clf = _quiet_fit(
+        MulticlassPerceptron(shuffle=False, max_iter=30, **params),
+        X, y, sample_weight=sample_weight if weighted else None, **fit_params,
+    )  # fmt: skip
+    class_weight = params.get("class_weight")
+    if class_weight == "balanced":
+        class_weight = (len(y) / (3 * np.bincount(y))).tolist()
+    elif class_weight is not None:
+        class_weight = [class_weight[k] for k in range(3)]
+    validation = None
+    if params.get("early_stopping"):
+        split = StratifiedShuffleSplit(test_size=0.25, random_state=4)
+        validation = next(split.split(np.zeros((len(y), 1)), y))[1].tolist()
+    W, b, epochs = _python_multiclass_with_options(
+        X.tolist(), y.tolist(), sample_weight.tolist(), 3, max_iter=30,
+        eta0=params.get("eta0", 1.0), tol=params.get("tol"),
+        n_iter_no_change=params.get("n_iter_no_change", 5),
+        class_weight=class_weight, validation=validation, **oracle,
+    )  # fmt: skip
+    np.testing.assert_array_equal(clf.coef_, W)
+    np.testing.assert_array_equal(clf.intercept_, b)
+    assert clf.n_iter_ == epochs
+
+
+def test_early_stopping_holds_out_the_validation_samples():
+    X, y = _linear_data(n_samples=100, noise=0.3, seed=36)
+    clf = _quiet_fit(
+        Perceptron(early_stopping=True, validation_fraction=0.2, random_state=0),
+        X,
+        y,
+    )
+    # Only the 80 training samples are visited in each epoch.
+    assert clf.t_ == 80 * clf.n_iter_
+    with pytest.raises(ValueError, match="early_stopping should be False"):
+        Perceptron(early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    # The split is scikit-learn's: stratified, drawn with random_state.
+    split = StratifiedShuffleSplit(test_size=0.2, random_state=0)
+    validation = next(split.split(np.zeros((100, 1)), y))[1]
+    sample_weight = np.ones(100)
+    sample_weight[validation] = 0.0
+    with pytest.raises(ValueError, match="sample weights of the validation set"):
+        Perceptron(early_stopping=True, validation_fraction=0.2, random_state=0).fit(
+            X, y, sample_weight=sample_weight
+        )
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_class_weight_and_init_errors(Estimator):
+    X, y = _linear_data(n_samples=40, seed=37)
+    with pytest.raises(ValueError, match="class_weight='balanced' is not supported"):
+        Estimator(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match=r"coef_init has shape \(3,\)"):
+        Estimator().fit(X, y, coef_init=np.zeros(3))
+    with pytest.raises(ValueError, match=r"intercept_init has shape \(5,\)"):
+        Estimator().fit(X, y, intercept_init=np.zeros(5))
+    with pytest.raises(ValueError, match="must be finite"):
+        Estimator().fit(X, y, intercept_init=np.full(2 - (Estimator is Perceptron),
+                                                     np.inf))  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="'eta0' parameter"):
+        Estimator(eta0=0.0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="'class_weight' parameter"):
+        Estimator(class_weight="even").fit(X, y)
+
+
+def test_class_weight_multiplies_sample_weight():
+    X, y = _linear_data(n_samples=90, noise=0.2, seed=38)
+    sample_weight = np.random.RandomState(39).uniform(0.5, 2.0, 90)
+    class_weight = {0: 0.25, 1: 4.0}
+    weighted = _quiet_fit(
+        Perceptron(shuffle=False, max_iter=5, class_weight=class_weight), X, y,
+        sample_weight=sample_weight,
+    )  # fmt: skip
+    combined = sample_weight * np.where(y == 1, 4.0, 0.25)
+    direct = _quiet_fit(
+        Perceptron(shuffle=False, max_iter=5), X, y, sample_weight=combined
+    )
+    np.testing.assert_array_equal(weighted.coef_, direct.coef_)
+    np.testing.assert_array_equal(weighted.intercept_, direct.intercept_)
+
+
+# -- silent overflow, corrupted sparse input -------------------------------------
+
+
+def _huge_data(container):
+    # Products of 1e200 by weights of 1e200 overflow to +-inf; their sum is NaN.
+    X = np.array([[1e200, 1e200], [1e200, -1e200], [-1e200, 1e200]])
+    return container(X), np.array([1, 0, 0])
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_non_finite_margin_is_an_error(Estimator, container):
+    X, y = _huge_data(container)
+    with pytest.raises(ValueError, match=r"margin of sample \d is not finite"):
+        Estimator(shuffle=False).fit(X, y)
+    with pytest.raises(ValueError, match="not finite"):
+        Estimator(shuffle=False).partial_fit(X, y, classes=[0, 1])
+
+
+def _corrupt(X, how):
+    X = X.copy()
+    if how == "index out of range":
+        X.indices[1] = X.shape[1] if X.format == "csr" else X.shape[0]
+    elif how == "negative index":
+        X.indices[0] = -1
+    elif how == "decreasing indptr":
+        X.indptr[2] = X.indptr[1] - 1
+    elif how == "indptr not from 0":
+        X.indptr[0] = 1
+    elif how == "uint64 index too large":
+        X.indices = X.indices.astype(np.uint64)
+        X.indices[0] = np.uint64(2**63 + 5)
+    return X
+
+
+_CORRUPTIONS = [
+    "index out of range",
+    "negative index",
+    "decreasing indptr",
+    "indptr not from 0",
+    "uint64 index too large",
+]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    "container", [sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.csc_array]
+)
+@pytest.mark.parametrize("how", _CORRUPTIONS)
+def test_corrupted_sparse_structure_is_refused(Estimator, container, how):
+    X, y = _linear_data(n_samples=20, seed=40)
+    X[np.abs(X) < 0.3] = 0.0
+    bad = _corrupt(container(X), how)
+    pattern = "(indices|indptr|int64)"
+    with pytest.raises(ValueError, match=pattern):
+        Estimator().fit(bad, y)
+    with pytest.raises(ValueError, match=pattern):
+        Estimator().partial_fit(bad, y, classes=[0, 1])
+    clf = Estimator(random_state=0, max_iter=1000).fit(X, y)
+    before = clf.coef_.copy()
+    with pytest.raises(ValueError, match=pattern):
+        clf.partial_fit(bad, y)
+    np.testing.assert_array_equal(clf.coef_, before)
+    with pytest.raises(ValueError, match=pattern):
+        clf.predict(bad)
+    with pytest.raises(ValueError, match=pattern):
+        clf.decision_function(bad)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_uint64_sparse_indices_are_accepted(Estimator):
+    X, y = _linear_data(n_samples=30, seed=41)
+    X[np.abs(X) < 0.3] = 0.0
+    X_csr = sp.csr_matrix(X)
+    wide = X_csr.copy()
+    wide.indices = wide.indices.astype(np.uint64)
+    wide.indptr = wide.indptr.astype(np.uint64)
+    a = Estimator(random_state=0, max_iter=1000).fit(X_csr, y)
+    b = Estimator(random_state=0, max_iter=1000).fit(wide, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.decision_function(X_csr), b.decision_function(wide))
+
+
+# -- labels --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_none_among_the_labels_is_refused(Estimator):
+    X = np.array([[1.0], [2.0], [3.0]])
+    with pytest.raises(ValueError, match="classes contains None"):
+        Estimator().partial_fit(X[:2], ["a", "b"], classes=["a", "b", None])
+    with pytest.raises(ValueError, match="y contains None"):
+        Estimator().fit(X, np.array([None, "a", "b"], dtype=object))
+    with pytest.raises(ValueError, match="y contains None"):
+        Estimator().partial_fit(X, np.array(["a", None, "b"], dtype=object),
+                                classes=["a", "b"])  # fmt: skip
+
+
+# -- failure atomicity -----------------------------------------------------------
+
+# What scikit-learn keeps on the estimator for its callbacks, not fitted state.
+_CALLBACK_KEYS = {
+    "_skl_callbacks",
+    "_callback_fit_ctx",
+    "_skl_callbacks_to_teardown",
+    "_parent_callback_ctx",
+}
+
+
+def _state_of(estimator):
+    """Every attribute of the estimator but its callbacks, as bytes."""
+    return {
+        key: pickle.dumps(value)
+        for key, value in vars(estimator).items()
+        if key not in _CALLBACK_KEYS
+    }
+
+
+class _InterruptAtFirstEpochEnd:
+    """A callback that interrupts the fit when its first epoch ends."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        if context.parent is not None:
+            raise KeyboardInterrupt
+
+    def teardown(self, estimator, context):
+        pass
+
+
+def _callbacks(with_interrupt):
+    if not CALLBACKS_AVAILABLE:
+        return []
+    from sklearn.callback import ScoringMonitor
+
+    callbacks = [ScoringMonitor(scoring="accuracy")]
+    try:
+        from sklearn.callback import ProgressBar
+
+        callbacks.append(ProgressBar())  # runs a non-daemon thread during a fit
+    except ImportError:  # rich is not installed
+        pass
+    if with_interrupt:
+        callbacks.append(_InterruptAtFirstEpochEnd())
+    return callbacks
+
+
+def _interrupting_kernel(kernel, fail_at_call):
+    calls = []
+
+    def wrapper(*args):
+        calls.append(1)
+        if len(calls) == fail_at_call:
+            raise KeyboardInterrupt
+        return kernel(*args)
+
+    return wrapper
+
+
+_FAILURES = [
+    "overflow",
+    "late bad input",
+    "interrupt in kernel",
+    "interrupt in callback",
+]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("fitted", [False, True], ids=["fresh", "fitted"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("failure", _FAILURES)
+def test_a_failed_call_leaves_the_estimator_as_it_was(
+    Estimator, fitted, method, failure, monkeypatch
+):
+    X, y = _linear_data(n_samples=60, noise=0.3, seed=50)
+    params = dict(max_iter=5, random_state=0, average=True)
+
+    def make():
+        est = Estimator(**params)
+        if CALLBACKS_AVAILABLE:
+            est.set_callbacks(*_callbacks(failure == "interrupt in callback"))
+        if fitted:
+            # The fitted state comes from other data: a failure must not mix
+            # the new classes or features with the old weights.
+            X_old = np.hstack([X, X[:, :1]]) if method == "fit" else X
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.set_callbacks(*_callbacks(False)) if CALLBACKS_AVAILABLE else None
+                est.fit(X_old, np.where(y == 1, 7, 3) if method == "fit" else y)
+                if CALLBACKS_AVAILABLE:
+                    est.set_callbacks(*_callbacks(failure == "interrupt in callback"))
+        return est
+
+    est, twin = make(), make()
+    before = _state_of(est)
+    X_new, y_new, kwargs = X, y, {}
+    if failure == "overflow":
+        X_new = X * 1e200
+    elif failure == "late bad input":
+        est.set_params(class_weight={0: 1.0, 5: 2.0})  # 5 is not a class
+    elif failure == "interrupt in kernel":
+        name = {
+            Perceptron: "binary_epoch_dense",
+            MulticlassPerceptron: "multiclass_epoch_dense",
+        }[Estimator]
+        kernel = getattr(_perceptron_module, name)
+        fail_at = 2 if method == "fit" else 1  # after a finished epoch in fit
+        monkeypatch.setattr(
+            _perceptron_module, name, _interrupting_kernel(kernel, fail_at)
+        )
+    if method == "partial_fit" and not fitted:
+        kwargs["classes"] = [0, 1]
+    expected = KeyboardInterrupt if failure.startswith("interrupt") else ValueError
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(expected):
+            getattr(est, method)(X_new, y_new, **kwargs)
+    if failure == "late bad input":
+        est.set_params(class_weight=None)
+    assert _state_of(est) == before
+    if not fitted:
+        with pytest.raises(NotFittedError):
+            check_is_fitted(est)
+    # No thread started for the fit (a progress bar's) outlives it.
+    assert [
+        t
+        for t in threading.enumerate()
+        if not t.daemon and t is not threading.main_thread()
+    ] == []
+    # The estimator goes on as if the failed call had never happened.
+    monkeypatch.undo()
+    for e in (est, twin):
+        if CALLBACKS_AVAILABLE:
+            e.set_callbacks(*_callbacks(False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            getattr(e, method)(X, y, **kwargs)
+    np.testing.assert_array_equal(est.coef_, twin.coef_)
+    np.testing.assert_array_equal(est.intercept_, twin.intercept_)
+    assert est.mistakes_ == twin.mistakes_
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("average", [False, True])
+def test_fitted_arrays_share_no_memory_with_the_training_state(Estimator, average):
+    X, y = _linear_data(n_samples=60, noise=0.3, seed=51)
+    clf = Estimator(shuffle=False, average=average)
+    clf.partial_fit(X, y, classes=[0, 1])
+    coef, intercept = clf.coef_, clf.intercept_
+    kept = coef.copy(), intercept.copy()
+    for internal in (clf._coef, clf._intercept):
+        assert not np.shares_memory(coef, internal)
+        assert not np.shares_memory(intercept, internal)
+    clf.partial_fit(X, y)
+    # The next call trains on its own arrays: what the user held is unchanged.
+    np.testing.assert_array_equal(coef, kept[0])
+    np.testing.assert_array_equal(intercept, kept[1])
+    assert not np.array_equal(clf.coef_, kept[0])
+
+
+# -- threads -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_concurrent_predictions_equal_sequential_ones(Estimator, container):
+    n_classes = 2 if Estimator is Perceptron else 4
+    X, y = _linear_data(n_samples=400, n_features=8, n_classes=n_classes, seed=52)
+    X[np.abs(X) < 0.3] = 0.0
+    X = container(X)
+    clf = _quiet_fit(Estimator(random_state=0, max_iter=20), X, y)
+    chunks = [X[i : i + 50] for i in range(0, 400, 50)] * 4
+    expected = [(clf.predict(c), clf.decision_function(c)) for c in chunks]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda c: (clf.predict(c), clf.decision_function(c)), chunks)
+        )
+    for (p, d), (p_seq, d_seq) in zip(results, expected, strict=True):
+        np.testing.assert_array_equal(p, p_seq)
+        np.testing.assert_array_equal(d, d_seq)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_concurrent_fits_equal_sequential_ones(Estimator):
+    # The kernels release the GIL; fits in threads touch no shared state.
+    # Separable data, so that every fit converges: warning filters are not
+    # thread-safe, so no fit here may warn.
+    X, y = _linear_data(n_samples=300, n_features=6, seed=53)
+
+    def fit(seed):
+        return Estimator(random_state=seed, max_iter=1000).fit(X, y).coef_
+
+    seeds = list(range(8))
+    expected = [fit(s) for s in seeds]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(fit, seeds))
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1,14 +1,24 @@
 """Tests for PolynomialFeatureMap."""
 
+import gc
 import itertools
+import pickle
+import threading
+import tracemalloc
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from numpy.polynomial import chebyshev, legendre
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
@@ -129,6 +139,74 @@ def test_dense_equals_polynomial_features(
     assert_array_equal(
         ours.get_feature_names_out(names), theirs.get_feature_names_out(names)
     )
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("degree", [2, 3, 4, 6, (2, 5)])
+def test_one_feature_without_bias_is_powers_of_x(degree, order):
+    x = np.array([[2.0], [3.0], [-0.5]])
+    lo, hi = (1, degree) if isinstance(degree, int) else degree
+    expected = np.hstack([x**p for p in range(max(lo, 1), hi + 1)])
+    out = PolynomialFeatureMap(
+        degree=degree, include_bias=False, order=order
+    ).fit_transform(x)
+    assert_array_equal(out, expected)
+
+
+@st.composite
+def _degrees(draw):
+    if draw(st.booleans()):
+        return draw(st.integers(0, 6))
+    low, high = sorted(draw(st.lists(st.integers(0, 6), min_size=2, max_size=2)))
+    return (low, high)
+
+
+@st.composite
+def _dense_inputs(draw):
+    # one feature is a corner worth drawing often
+    n_features = draw(st.one_of(st.just(1), st.integers(1, 6)))
+    n_samples = draw(st.integers(1, 8))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    width = 64 if dtype == np.float64 else 32
+    values = st.floats(-100, 100, width=width, allow_subnormal=False)
+    return draw(arrays(dtype, (n_samples, n_features), elements=values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    X=_dense_inputs(),
+    degree=_degrees(),
+    interaction_only=st.booleans(),
+    include_bias=st.booleans(),
+    order=st.sampled_from(["C", "F"]),
+)
+def test_property_dense_equals_polynomial_features(
+    X, degree, interaction_only, include_bias, order
+):
+    params = dict(
+        degree=degree,
+        interaction_only=interaction_only,
+        include_bias=include_bias,
+        order=order,
+    )
+    theirs, ours = _both(**params)
+    try:
+        expected = theirs.fit_transform(X)
+    except ValueError:
+        with pytest.raises(ValueError):
+            ours.fit(X)
+        return
+    out = ours.fit_transform(X)
+    assert_array_equal(out, expected, strict=True)
+    assert out.flags[f"{order}_CONTIGUOUS"]
+    assert ours.n_output_features_ == theirs.n_output_features_
+    if theirs.n_output_features_ == 0:
+        # scikit-learn cannot stack zero rows of powers
+        assert ours.powers_.shape == (0, X.shape[1])
+        assert ours.get_feature_names_out().shape == (0,)
+        return
+    assert_array_equal(ours.powers_, theirs.powers_)
+    assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
 
 
 @pytest.mark.parametrize("interaction_only", [False, True])
@@ -367,21 +445,88 @@ def test_rejects_invalid_parameters(params, match):
         PolynomialFeatureMap(**params).fit(np.ones((2, 2)))
 
 
-@pytest.mark.parametrize(
-    "params, match",
-    [
-        ({"degree": (3, 2)}, "min_degree <= max_degree"),
-        ({"degree": (-1, 2)}, "non-negative"),
-        ({"degree": (1, 2, 3)}, "degree must be"),
-        ({"degree": 0, "include_bias": False}, "no output feature"),
-        ({"degree": (0, 0), "include_bias": False}, "no output feature"),
-    ],
-)
-def test_rejects_invalid_degree_combinations(params, match):
+# scikit-learn's messages, as a user catching its errors would match them
+INVALID_DEGREES = [
+    (
+        {"degree": (3, 2)},
+        r"degree=\(min_degree, max_degree\) must be non-negative integers that "
+        r"fulfil min_degree <= max_degree, got \(3, 2\)\.",
+    ),
+    (
+        {"degree": (-1, 2)},
+        r"degree=\(min_degree, max_degree\) must be non-negative integers",
+    ),
+    (
+        {"degree": (1, 2.5)},
+        r"degree=\(min_degree, max_degree\) must be non-negative integers",
+    ),
+    (
+        {"degree": (1, 2, 3)},
+        r"degree must be a non-negative int or tuple \(min_degree, max_degree\), "
+        r"got \(1, 2, 3\)\.",
+    ),
+    (
+        {"degree": (4,)},
+        r"degree must be a non-negative int or tuple \(min_degree, max_degree\)",
+    ),
+    (
+        {"degree": 0, "include_bias": False},
+        "Setting degree to zero and include_bias to False would result in an "
+        "empty output array.",
+    ),
+    (
+        {"degree": (0, 0), "include_bias": False},
+        "Setting both min_degree and max_degree to zero and include_bias to "
+        "False would result in an empty output array.",
+    ),
+]
+
+
+@pytest.mark.parametrize("params, match", INVALID_DEGREES)
+def test_rejects_invalid_degree_with_scikit_learn_messages(params, match):
     with pytest.raises(ValueError, match=match):
         PolynomialFeatureMap(**params).fit(np.ones((2, 2)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=match):
         PolynomialFeatures(**params).fit(np.ones((2, 2)))
+
+
+def _error_message(make, X):
+    with pytest.raises(ValueError) as info:
+        make().fit(X)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+@pytest.mark.parametrize(
+    "degree, n_features",
+    [((1, 2, 3), 2), (0, 2), ((0, 0), 2), ((2, 1), 2), (20, 1000), ((5, 40), 300)],
+)
+def test_same_error_messages_as_polynomial_features(
+    degree, n_features, include_bias, interaction_only
+):
+    X = np.ones((2, n_features))
+    params = dict(
+        degree=degree, include_bias=include_bias, interaction_only=interaction_only
+    )
+    if degree in (0, (0, 0)) and include_bias:
+        # a valid map: only the bias
+        assert PolynomialFeatureMap(**params).fit(X).n_output_features_ == 1
+        return
+    theirs = _error_message(lambda: PolynomialFeatures(**params), X)
+    assert _error_message(lambda: PolynomialFeatureMap(**params), X) == theirs
+
+
+@pytest.mark.parametrize(
+    "degree",
+    [-1, -3, (-1, 2), (1, -2), (-3, -1), 2.5, (1.0, 2), "2", None, (1, 2, 3)],
+)
+@pytest.mark.parametrize("include_bias", [False, True])
+def test_count_output_features_rejects_invalid_degrees(degree, include_bias):
+    with pytest.raises(ValueError, match="degree"):
+        PolynomialFeatureMap.count_output_features(
+            2, degree=degree, include_bias=include_bias
+        )
 
 
 def test_refuses_output_that_cannot_fit_in_memory():
@@ -460,3 +605,374 @@ def test_grid_search_over_degree_matches_polynomial_features():
     )
     assert ours.best_params_ == theirs.best_params_
     assert ours.best_score_ > 0.4
+
+
+# -- fitted state ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("include_bias", False),
+        ("interaction_only", True),
+        ("basis", "chebyshev"),
+        ("degree", 4),
+        ("degree", (2, 3)),
+        ("order", "F"),
+    ],
+)
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+def test_transform_uses_the_fitted_parameters(param, value, basis):
+    X = np.random.default_rng(0).uniform(-2, 3, size=(20, 3))
+    fitted = PolynomialFeatureMap(degree=3, basis=basis).fit(X)
+    expected = fitted.transform(X)
+    names = fitted.get_feature_names_out()
+    fitted.set_params(**{param: value})
+    out = fitted.transform(X)
+    # set_params after fit changes nothing until the next fit
+    assert_array_equal(out, expected)
+    assert out.flags["C_CONTIGUOUS"]
+    assert_array_equal(fitted.get_feature_names_out(), names)
+    assert fitted.n_output_features_ == expected.shape[1]
+    refitted = fitted.fit(X).transform(X)
+    fresh = PolynomialFeatureMap(degree=3, basis=basis).set_params(**{param: value})
+    assert_array_equal(refitted, fresh.fit_transform(X))
+
+
+def _fitted_state(estimator):
+    return {
+        key: value.copy() if isinstance(value, np.ndarray) else value
+        for key, value in vars(estimator).items()
+    }
+
+
+def _assert_same_state(state, estimator):
+    assert state.keys() == vars(estimator).keys()
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(vars(estimator)[key], value, strict=True)
+        else:
+            assert vars(estimator)[key] == value, key
+
+
+def _raise_keyboard_interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+FIT_FAILURES = ["degree", "too many outputs", "nan", "interrupt"]
+
+
+def _failing_fit(failure, estimator, monkeypatch, make_frame):
+    """Make ``estimator.fit`` fail in the way named ``failure``; return its X."""
+    if failure == "degree":
+        estimator.set_params(degree=(3, 1))
+        return make_frame(np.ones((3, 4)))
+    if failure == "too many outputs":
+        estimator.set_params(degree=10)
+        return make_frame(np.ones((2, 1000)))
+    if failure == "nan":
+        return make_frame(np.array([[1.0, np.nan, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0]]))
+    # inside fit, after the input has been validated
+    monkeypatch.setattr(_polynomial, "_parse_degree", _raise_keyboard_interrupt)
+    return make_frame(np.ones((3, 4)))
+
+
+@pytest.mark.parametrize("failure", FIT_FAILURES)
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_failed_fit_leaves_the_fitted_estimator_as_it_was(
+    failure, basis, as_frame, monkeypatch
+):
+    if as_frame:
+        pd = pytest.importorskip("pandas")
+
+        def make_frame(X):
+            return pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])])
+
+    else:
+
+        def make_frame(X):
+            return X
+
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    estimator = PolynomialFeatureMap(degree=2, basis=basis).fit(make_frame(X))
+    state, expected = _fitted_state(estimator), estimator.transform(make_frame(X))
+    params = estimator.get_params()
+    X_bad = _failing_fit(failure, estimator, monkeypatch, make_frame)
+    with pytest.raises((ValueError, KeyboardInterrupt)):
+        estimator.fit(X_bad)
+    monkeypatch.undo()
+    estimator.set_params(**params)
+    _assert_same_state(state, estimator)
+    assert_array_equal(estimator.transform(make_frame(X)), expected)
+
+
+@pytest.mark.parametrize("failure", FIT_FAILURES)
+def test_failed_fit_leaves_an_unfitted_estimator_unfitted(failure, monkeypatch):
+    estimator = PolynomialFeatureMap(degree=2)
+    X_bad = _failing_fit(failure, estimator, monkeypatch, lambda X: X)
+    state = _fitted_state(estimator)
+    with pytest.raises((ValueError, KeyboardInterrupt)):
+        estimator.fit(X_bad)
+    _assert_same_state(state, estimator)
+    with pytest.raises(NotFittedError):
+        estimator.transform(np.ones((2, 4)))
+
+
+def test_refit_with_another_basis_drops_the_learned_range():
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    estimator = PolynomialFeatureMap(basis="legendre").fit(X)
+    assert hasattr(estimator, "data_min_")
+    estimator.set_params(basis="monomial").fit(X)
+    assert not hasattr(estimator, "data_min_")
+    assert not hasattr(estimator, "data_max_")
+
+
+# -- memory ------------------------------------------------------------------
+
+
+def test_transform_bytes_count_buffers_and_table():
+    n_bytes = _polynomial._dense_transform_bytes(
+        n_samples=1,
+        n_outputs=10,
+        n_buffered=4,
+        n_factors=3,
+        block_rows=2,
+        n_workers=2,
+        starts_shape=(3, 4),
+        itemsize=8,
+    )
+    # output 1 x 10, two workers with 2 rows of 4 terms and 3 factors,
+    # a 3 x 4 int64 table
+    assert n_bytes == 10 * 8 + 2 * 2 * (4 + 3) * 8 + 3 * 4 * 8
+
+
+@pytest.mark.parametrize(
+    "n_samples, row_width, itemsize, expected",
+    [
+        (1_000_000, 9_000_000, 8, 1),  # one row wider than the block budget
+        (1_000_000, 10, 8, 256),  # narrow rows: the row cap
+        (3, 10, 8, 3),  # never more rows than the input
+        (1_000_000, 1024, 8, 32),  # 256 KiB / (1024 * 8 bytes)
+        (1_000_000, 1024, 4, 64),
+    ],
+)
+def test_block_rows_adapt_to_the_width(n_samples, row_width, itemsize, expected):
+    assert _polynomial._block_rows(n_samples, row_width, itemsize) == expected
+    # blocks written in place in F order get a larger budget
+    in_place = _polynomial._block_rows(n_samples, row_width, itemsize, True)
+    assert expected <= in_place <= min(n_samples, 2048)
+    if row_width * itemsize > 1024 * 1024:
+        assert in_place == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(degree=(3_000_000, 6_000_000), basis="legendre", order="F"),
+        dict(degree=(3_000_000, 6_000_000), order="F"),
+        dict(degree=6_000_000, basis="chebyshev"),
+    ],
+)
+def test_guard_counts_the_working_buffers_of_a_wide_row(params, monkeypatch):
+    X = np.array([[0.5]])
+    transformer = PolynomialFeatureMap(**params).fit(np.array([[0.0], [1.0]]))
+    output_bytes = transformer.n_output_features_ * 8
+    # the output alone would fit; its buffers and tables would not
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: output_bytes + 1024)
+    with pytest.raises(ValueError, match=rf"\(1, {transformer.n_output_features_}\)"):
+        transformer.transform(X)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("basis", ["monomial", "legendre"])
+def test_guard_admits_exactly_what_the_transform_needs(order, basis, monkeypatch):
+    X = np.random.default_rng(0).uniform(size=(5, 2))
+    transformer = PolynomialFeatureMap(degree=(3, 60), basis=basis, order=order)
+    transformer.fit(X)
+    expected = transformer.transform(X)
+    counted = []
+    real_check = _polynomial._check_output_fits
+
+    def record(shape, n_bytes, hint):
+        counted.append(n_bytes)
+        return real_check(shape, n_bytes, hint)
+
+    monkeypatch.setattr(_polynomial, "_check_output_fits", record)
+    transformer.transform(X)
+    (n_bytes,) = counted
+    assert n_bytes > expected.nbytes
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: n_bytes)
+    assert_array_equal(transformer.transform(X), expected)
+    monkeypatch.setattr(_polynomial, "_available_memory", lambda: n_bytes - 1)
+    with pytest.raises(ValueError, match="memory available"):
+        transformer.transform(X)
+
+
+def test_no_module_level_cache_of_expansion_plans():
+    caches = [
+        name
+        for name, value in vars(_polynomial).items()
+        if callable(value) and hasattr(value, "cache_info")
+    ]
+    assert caches == []
+
+
+def test_transform_keeps_nothing_alive_after_its_output_is_deleted():
+    X = np.random.default_rng(0).normal(size=(2, 100))
+    # compile (or load) the kernels before measuring
+    PolynomialFeatureMap(degree=3).fit_transform(X[:, :3])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        transformer = PolynomialFeatureMap(degree=3).fit(X)
+        out = transformer.transform(X)
+        assert out.shape == (2, 176_851)
+        del out
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    # the fitted transformer holds a few numbers, not a per-term plan
+    assert held < 256 * 1024
+    assert len(pickle.dumps(transformer)) < 2048
+    restored = pickle.loads(pickle.dumps(transformer))
+    assert_array_equal(restored.transform(X), transformer.transform(X))
+
+
+@pytest.mark.parametrize("basis", ["legendre", "chebyshev"])
+@pytest.mark.parametrize("dtype, top", [(np.float64, 1e308), (np.float32, 3e38)])
+def test_orthogonal_basis_on_a_range_wider_than_the_largest_float(basis, dtype, top):
+    t = np.array([-1.0, 1.0, 0.0, 0.5, -0.25])
+    ordinary = np.array([2.0, 4.0, 3.0, 3.5, 2.75])  # maps to the same t
+    X = np.column_stack([t * top, ordinary]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        transformer = PolynomialFeatureMap(degree=4, basis=basis).fit(X)
+        out = transformer.transform(X)
+    assert np.isfinite(out).all()
+    vander = legendre.legvander if basis == "legendre" else chebyshev.chebvander
+    univariate = vander(t, 4)
+    expected = np.ones((len(t), transformer.n_output_features_))
+    for j, powers in enumerate(transformer.powers_):
+        for p in powers:
+            expected[:, j] *= univariate[:, p]
+    rtol = 1e-13 if dtype == np.float64 else 1e-5
+    assert_allclose(out, expected, rtol=rtol, atol=rtol)
+
+
+def test_orthogonal_basis_refuses_a_range_too_small_to_invert():
+    X = np.array([[0.0, 1.0], [1e-310, 2.0]])
+    with pytest.raises(ValueError, match=r"cannot map features \[0\] to \[-1, 1\]"):
+        PolynomialFeatureMap(basis="legendre").fit(X)
+
+
+# -- threads -----------------------------------------------------------------
+
+DENSE_KERNELS = [
+    "univariate_block",
+    "degree_starts",
+    "monomial_block",
+    "orthogonal_block",
+    "polynomial_features",
+    "monomial_rows",
+]
+
+
+@pytest.mark.parametrize("name", DENSE_KERNELS)
+def test_dense_kernels_release_the_gil(name):
+    kernel = getattr(_polynomial.kernels, name)
+    assert kernel.targetoptions.get("nogil") is True
+    assert not kernel.targetoptions.get("fastmath", False)
+
+
+def test_concurrent_transforms_equal_sequential_ones():
+    rng = np.random.default_rng(0)
+    jobs = []
+    for seed, (basis, order, degree, dtype) in enumerate(
+        itertools.product(
+            ["monomial", "legendre"],
+            ["C", "F"],
+            [3, (2, 4)],
+            [np.float64, np.float32],
+        )
+    ):
+        X = rng.uniform(-1, 1, size=(500 + seed, 4)).astype(dtype)
+        transformer = PolynomialFeatureMap(degree=degree, basis=basis, order=order)
+        jobs.append((transformer.fit(X), X))
+    expected = [transformer.transform(X) for transformer, X in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # every job several times, interleaved across the threads
+        futures = [pool.submit(transformer.transform, X) for transformer, X in jobs * 3]
+        results = [future.result() for future in futures]
+    for out, want in zip(results, expected * 3, strict=True):
+        assert_array_equal(out, want, strict=True)
+        assert out.flags.c_contiguous == want.flags.c_contiguous
+
+
+def _record_kernel_calls(monkeypatch):
+    """Record (thread, first row, end row) of each dense kernel call."""
+    calls = []
+    for name in ("polynomial_features", "monomial_rows"):
+        kernel = getattr(_polynomial.kernels, name)
+
+        def recording(X, row_start, row_stop, *args, _kernel=kernel):
+            calls.append((threading.get_ident(), row_start, row_stop))
+            return _kernel(X, row_start, row_stop, *args)
+
+        monkeypatch.setattr(_polynomial.kernels, name, recording)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "params, shape",
+    [
+        (dict(degree=3), (3000, 10)),  # C, row by row
+        (dict(degree=37), (20_000, 1)),  # C, through a block buffer
+        (dict(degree=37, order="F"), (20_000, 1)),  # F, in place
+        (dict(degree=(2, 4), order="F"), (5000, 6)),  # F, through a buffer
+        (dict(degree=5, basis="legendre"), (5000, 4)),
+        (dict(degree=5, basis="chebyshev", order="F"), (5000, 4)),
+    ],
+)
+def test_parallel_row_chunks_give_the_same_bits(params, shape, monkeypatch):
+    X = np.random.default_rng(0).uniform(-1.5, 1.5, size=shape)
+    transformer = PolynomialFeatureMap(**params).fit(X)
+    monkeypatch.setattr(_polynomial, "_effective_n_threads", lambda: 1)
+    calls = _record_kernel_calls(monkeypatch)
+    sequential = transformer.transform(X)
+    assert calls == [(threading.get_ident(), 0, shape[0])]
+    monkeypatch.setattr(_polynomial, "_effective_n_threads", lambda: 3)
+    calls.clear()
+    parallel = transformer.transform(X)
+    # three chunks of whole blocks that tile the rows, off the calling thread
+    assert len(calls) == 3
+    bounds = sorted((start, stop) for _, start, stop in calls)
+    assert [b[0] for b in bounds] == [0] + [b[1] for b in bounds[:-1]]
+    assert bounds[-1][1] == shape[0]
+    assert threading.get_ident() not in {thread for thread, _, _ in calls}
+    assert_array_equal(parallel, sequential, strict=True)
+    assert parallel.flags.f_contiguous == sequential.flags.f_contiguous
+    if params.get("basis", "monomial") == "monomial":
+        expected = PolynomialFeatures(**params).fit_transform(X)
+        assert_array_equal(parallel, expected, strict=True)
+
+
+def test_thread_count_follows_numba_and_threadpoolctl_limits(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    X = np.random.default_rng(0).uniform(size=(20_000, 1))
+    transformer = PolynomialFeatureMap(degree=37, order="F").fit(X)
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert _polynomial._effective_n_threads() == 1
+        calls = _record_kernel_calls(monkeypatch)
+        limited = transformer.transform(X)
+        assert calls == [(threading.get_ident(), 0, X.shape[0])]
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert _polynomial._effective_n_threads() == 1
+    finally:
+        numba.set_num_threads(previous)
+    assert _polynomial._effective_n_threads() <= previous
+    assert_array_equal(transformer.transform(X), limited, strict=True)
