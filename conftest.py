@@ -23,8 +23,9 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 NEEDS_NEWER_SKLEARN = {
     "tests/test_polynomial.py::test_sparse_equals_polynomial_features": (
         "1.9",
-        "scikit-learn's PolynomialFeatures, the oracle here, returns a sparse "
-        "array for a sparse array input from 1.9; before, a sparse matrix",
+        "without the sparse_interface setting, the map returns a sparse array "
+        "for a sparse array input, where PolynomialFeatures, the oracle here, "
+        "returns a sparse matrix",
     ),
 }
 
