@@ -19,11 +19,11 @@ Run from the repository root::
 """
 
 import argparse
-import statistics
-import time
 import warnings
+from functools import partial
 
 import numpy as np
+from _timing import interleaved_medians
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_friedman1
@@ -76,17 +76,9 @@ def estimators(width, solver, batch_size, epochs):
     return ours, theirs
 
 
-def timed_fit(est, X, y):
-    start = time.perf_counter()
-    est.fit(X, y)
-    return time.perf_counter() - start
-
-
-def gemm_seconds(A, B, C):
-    """Time one large square matrix product."""
-    start = time.perf_counter()
-    np.matmul(A, B, out=C)
-    return time.perf_counter() - start
+def fit_clone(estimator, X, y):
+    """Fit a fresh copy, as a user's first fit would run."""
+    return clone(estimator).fit(X, y)
 
 
 def epoch_flops(width, n_outputs=1):
@@ -104,15 +96,14 @@ def run(cases, epochs, repeats):
     results = []
     for dtype, width, solver, batch_size in cases:
         X, y = make_data(dtype)
-        ours_times, theirs_times = [], []
         ours, theirs = estimators(width, solver, batch_size, epochs)
-        timed_fit(ours, X[:1000], y[:1000])  # compile the kernels for this dtype
-        for _ in range(repeats):
-            ours, theirs = estimators(width, solver, batch_size, epochs)
-            ours_times.append(timed_fit(ours, X, y))
-            theirs_times.append(timed_fit(theirs, X, y))
-        t_ours = statistics.median(ours_times)
-        t_theirs = statistics.median(theirs_times)
+        clone(ours).fit(X[:1000], y[:1000])  # compile the kernels for this dtype
+        t_ours, t_theirs = interleaved_medians(
+            partial(fit_clone, ours, X, y),
+            partial(fit_clone, theirs, X, y),
+            repeats=repeats,
+            warmup=0,
+        )
         ratio = t_ours / t_theirs
         label = "n" if solver == "gd" else str(batch_size)
         print(
@@ -208,13 +199,15 @@ def gemm_fraction(dtype, width, repeats, epochs=10, size=1000):
     B = rng.standard_normal((size, size)).astype(dtype)
     C = np.empty_like(A)
     X, y = make_data(dtype)
-    gemm_times, fit_times = [], []
-    for _ in range(repeats):
-        gemm_times.append(gemm_seconds(A, B, C))
-        ours, _ = estimators(width, "gd", N_SAMPLES, epochs)
-        fit_times.append(timed_fit(ours, X, y))
-    gemm = 2 * size**3 / statistics.median(gemm_times) / 1e9
-    rate = epochs * epoch_flops(width) / statistics.median(fit_times) / 1e9
+    ours, _ = estimators(width, "gd", N_SAMPLES, epochs)
+    t_gemm, t_fit = interleaved_medians(
+        lambda: np.matmul(A, B, out=C),
+        partial(fit_clone, ours, X, y),
+        repeats=repeats,
+        warmup=0,
+    )
+    gemm = 2 * size**3 / t_gemm / 1e9
+    rate = epochs * epoch_flops(width) / t_fit / 1e9
     print(
         f"{np.dtype(dtype).name:8} width {width:4d}: {rate:6.1f} GFLOP/s, "
         f"GEMM {gemm:6.1f} GFLOP/s, fraction {rate / gemm:.2f}",

@@ -770,7 +770,8 @@ def test_default_stops_only_on_a_clean_epoch():
     assert stopped.n_iter_ < 40
 
 
-def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,
+# a transcription of the algorithm in one piece, as the lecture writes it
+def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,  # noqa: C901
                                     eta0=1.0, tol=None, n_iter_no_change=5,
                                     class_weight=None, W0=None, b0=None,
                                     validation=None):  # fmt: skip
