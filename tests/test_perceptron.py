@@ -1175,6 +1175,7 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(
     if method == "partial_fit" and not fitted:
         kwargs["classes"] = [0, 1]
     expected = KeyboardInterrupt if failure.startswith("interrupt") else ValueError
+    threads_before = set(threading.enumerate())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(expected):
@@ -1189,7 +1190,7 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(
     assert [
         t
         for t in threading.enumerate()
-        if not t.daemon and t is not threading.main_thread()
+        if not t.daemon and t not in threads_before
     ] == []
     # The estimator goes on as if the failed call had never happened.
     monkeypatch.undo()
