@@ -410,7 +410,9 @@ def test_partial_fit_is_one_epoch_of_fit(solver):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         at_once = TwoLayerReLURegressor(8, max_iter=3, **params).fit(X, y)
-    assert by_parts.n_iter_ == 3 and by_parts.t_ == 300
+    # As in MLPRegressor: n_iter_ counts the last call; t_ and loss_curve_ grow.
+    assert by_parts.n_iter_ == 1 and by_parts.t_ == 300
+    assert len(by_parts.loss_curve_) == 3
     assert_allclose(by_parts.predict(X), at_once.predict(X), rtol=1e-10)
     assert_allclose(by_parts.loss_curve_, at_once.loss_curve_, rtol=1e-10)
 
@@ -422,7 +424,8 @@ def test_partial_fit_with_sample_weight_and_streams():
     for start in range(0, 120, 40):
         part = slice(start, start + 40)
         reg.partial_fit(X[part], y[part], sample_weight=sw)
-    assert reg.n_iter_ == 3 and np.isfinite(reg.W1_).all()
+    assert reg.n_iter_ == 1 and len(reg.loss_curve_) == 3
+    assert reg.t_ == 120 and np.isfinite(reg.W1_).all()
     with pytest.raises(ValueError, match="features"):
         reg.partial_fit(X[:, :2], y)
 
@@ -436,7 +439,8 @@ def test_warm_start_continues():
         reg.fit(X, y)
         first = reg.loss_curve_[-1]
         reg.fit(X, y)
-    assert reg.n_iter_ == 20 and len(reg.loss_curve_) == 20
+    # n_iter_ counts the last call; loss_curve_ and t_ go on from the first.
+    assert reg.n_iter_ == 10 and len(reg.loss_curve_) == 20 and reg.t_ == 2000
     assert reg.loss_curve_[-1] < first
     once = TwoLayerReLURegressor(8, solver="gd", learning_rate=0.05, max_iter=20)
     with warnings.catch_warnings():
