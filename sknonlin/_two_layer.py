@@ -19,6 +19,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -985,7 +986,7 @@ class TwoLayerReLURegressor(
             X = check_compressed_structure(X.tocsr())
         dtype = X.dtype
         largest = float(np.max(np.abs(y), initial=0.0))
-        if largest > np.finfo(dtype).max:
+        if largest > float(np.finfo(dtype).max):
             raise ValueError(
                 f"y holds values up to {largest:g}, which do not fit in {dtype.name}, "
                 f"the dtype of X (and of the network); pass X as float64."
@@ -1109,6 +1110,42 @@ class TwoLayerReLURegressor(
         W2, b2 = self._output_parameters()
         Z = predict(X, self.W1_, self.b1_, W2, b2, self.activation)
         return Z[:, 0] if self._y_ndim == 1 else Z
+
+    def score(self, X, y, sample_weight=None):
+        """The coefficient of determination R² of the predictions on ``X``.
+
+        As :meth:`sklearn.base.RegressorMixin.score` (which uses
+        :func:`~sklearn.metrics.r2_score`), except that the target and the
+        predictions are first divided by the power of two nearest their
+        largest magnitude: the result has the same bits on ordinary scales,
+        and the squares can neither overflow nor underflow on extreme ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The true values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)`` against ``y``.
+        """
+        y_pred = self.predict(X)
+        y_true = np.asarray(y, dtype=np.float64)
+        if y_true.shape == y_pred.shape:
+            magnitudes = np.abs(np.concatenate([y_true.ravel(), y_pred.ravel()]))
+            largest = float(np.max(magnitudes, initial=0.0))
+            if np.isfinite(largest) and largest > 0:
+                exponent = math.frexp(largest)[1]
+                y_true = np.ldexp(y_true, -exponent)
+                y_pred = np.ldexp(y_pred.astype(np.float64), -exponent)
+        return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
 
     def loss_gradient(self, X, y, sample_weight=None):
         """The objective that ``fit`` minimizes, and its gradient, at the fit.
