@@ -272,8 +272,13 @@ def _standardization(Y, sw):
     )
 
 
-def _divergence(iteration, *, solver, learning_rate, X_absmax, dtype, growth=None):
-    """The error for a fit that diverged, naming the most likely cause."""
+def _divergence(
+    iteration, *, solver, learning_rate, X_absmax, dtype, alpha, growth=None
+):
+    """The error for a fit that diverged, naming the most likely cause.
+
+    ``alpha`` is the penalty per unit of sample weight, ``alpha / S``.
+    """
     where = f"The {solver} fit diverged at iteration {iteration}: "
     if X_absmax > math.sqrt(np.finfo(dtype).max) * 1e-4:
         return ValueError(
@@ -289,6 +294,16 @@ def _divergence(iteration, *, solver, learning_rate, X_absmax, dtype, growth=Non
         else f"the loss grew from {growth[0]:.3g} to {growth[1]:.3g} in "
         "standardized target units"
     )
+    if solver in ("gd", "sgd") and alpha > 1 and alpha * learning_rate > 0.5:
+        # The penalty alone scales each weight by (1 - 2 η alpha / S) per step;
+        # in standardized units the data term's curvature is of order 1, so a
+        # penalty above it is what makes the steps overshoot.
+        return ValueError(
+            where + what + f". The penalty alpha / S = {alpha:g} (alpha divided by "
+            f"the total sample weight S) is too large for learning_rate="
+            f"{learning_rate:g}: each step overshoots. Use a smaller alpha or "
+            "learning_rate."
+        )
     if solver == "lbfgs":
         return ValueError(
             where + what + ". Standardize the features, e.g. with a StandardScaler, "
@@ -325,6 +340,7 @@ class _Fit:
         self.sizes = (int(X.shape[1]), int(estimator.n_hidden), int(Y.shape[1]))
         self.layout = _Layout(*self.sizes)
         self.exponent = exponent
+        self.alpha = 0.0  # alpha / S on the training samples, set by each solver
         self.square_scale = float(self.y_scale) * float(self.y_scale)
         learning_rate = estimator.learning_rate
         if learning_rate is None:
@@ -348,6 +364,7 @@ class _Fit:
             learning_rate=self.learning_rate,
             X_absmax=self.X_absmax,
             dtype=self.X.dtype,
+            alpha=self.alpha,
             growth=growth,
         )
 
@@ -480,12 +497,14 @@ class _Fit:
             if reporter.end_epoch(message, lambda: self.fitted_attributes(training)):
                 stopped = True  # a callback asked to stop
                 break
-            if not incremental and stopping.count >= est.n_iter_no_change:
+            # As MLPRegressor: n_iter_no_change iterations without improvement
+            # are tolerated, the next one stops.
+            if not incremental and stopping.count > est.n_iter_no_change:
                 stopped = True
                 if est.verbose:
                     print(
                         f"The loss did not improve by more than tol={est.tol} for "
-                        f"{est.n_iter_no_change} consecutive iterations; stopping."
+                        f"{stopping.count} consecutive iterations; stopping."
                     )
                 break
         reporter.end()
@@ -526,7 +545,7 @@ class _Fit:
         total_weight = float(sw.sum(dtype=np.float64))
         # The penalty is alpha / S on the whole training set; each minibatch
         # carries all of it, so that minibatch gradients are unbiased.
-        alpha = _penalty_per_weight(est.alpha, sw, self.exponent)
+        alpha = self.alpha = _penalty_per_weight(est.alpha, sw, self.exponent)
         batches = list(gen_batches(n_samples, batch_size))
         shuffle = est.shuffle and batch_size < n_samples
         if shuffle:
@@ -569,7 +588,7 @@ class _Fit:
         grad = np.empty_like(theta)
         grads = self.layout.views(grad)
         ws = self._workspace(X.shape[0])
-        alpha = _penalty_per_weight(est.alpha, sw, self.exponent)
+        alpha = self.alpha = _penalty_per_weight(est.alpha, sw, self.exponent)
         n_weights = self.layout.n_weights
         reporter = self._reporter(X, Y, self.sw_raw, est.max_iter)
 
@@ -658,19 +677,22 @@ class TwoLayerReLURegressor(
     tol : float, default=1e-4
         Training stops when the loss (or, with ``early_stopping``, the validation
         loss), in standardized target units, has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive iterations. For ``"lbfgs"``, the
-        tolerance on the projected gradient.
+        for more than ``n_iter_no_change`` consecutive iterations, as in
+        ``MLPRegressor``. For ``"lbfgs"``, the tolerance on the projected
+        gradient.
 
-    n_iter_no_change : int, default=10
-        See ``tol``. Not used by ``"lbfgs"``.
+    n_iter_no_change : int or np.inf, default=10
+        See ``tol``; ``np.inf`` switches that stop off. Not used by ``"lbfgs"``.
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data and stop
-        when the loss on it stops improving; the parameters of the best epoch are
-        kept. Not used by ``"lbfgs"``.
+        when the loss on it stops improving; the parameters of the best epoch of
+        the call are kept. Not used by ``"lbfgs"``; :meth:`partial_fit` refuses
+        it, as ``MLPRegressor`` does.
 
     validation_fraction : float, default=0.1
-        The fraction of the training data held out with ``early_stopping``.
+        The fraction of the training data held out with ``early_stopping``
+        (rounded up); at least 2 samples must be held out and 1 left.
 
     shuffle : bool, default=True
         Whether to shuffle the samples at each epoch of ``"sgd"`` and ``"adam"``.
@@ -709,22 +731,39 @@ class TwoLayerReLURegressor(
 
     loss_curve_ : list of float
         The objective ``L`` (see Notes), in squared target units, at each
-        iteration. For ``"sgd"`` and ``"adam"``, the average over the epoch's
-        minibatches of the minibatch objective.
+        iteration since the network was initialized: calls of
+        :meth:`partial_fit` and warm-started calls of :meth:`fit` extend it, a
+        fit that starts over starts it anew. For ``"sgd"`` and ``"adam"``, the
+        average over the epoch's minibatches of the minibatch objective. The
+        values overflow to ``inf`` for targets beyond about 1e154 (the fit does
+        not: it works in standardized units).
 
     best_loss_ : float
-        The smallest value in ``loss_curve_``.
+        The smallest value in ``loss_curve_``, also with ``early_stopping``
+        (where ``MLPRegressor`` sets it to None).
 
     validation_loss_curve_ : list of float or None
         With ``early_stopping``, the mean squared error ``J`` on the held-out
         data after each iteration, in squared target units; None otherwise.
+        It grows and starts over with ``loss_curve_``.
+
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the coefficient of determination R² on the
+        held-out data after each iteration (as ``MLPRegressor``); None
+        otherwise. It grows and starts over with ``loss_curve_``.
+
+    best_validation_score_ : float or None
+        The largest value in ``validation_scores_``; None without
+        ``early_stopping``.
 
     n_iter_ : int
-        The number of iterations run.
+        The number of iterations run by the last call of :meth:`fit` (a
+        warm-started fit with ``max_iter=3`` reports 3) or of
+        :meth:`partial_fit` (always 1), as in ``MLPRegressor``.
 
     t_ : int
-        The number of training samples seen by the solver during fitting
-        (counting repeats), as in scikit-learn's ``MLPRegressor``.
+        The number of training samples seen by the solver since the network
+        was initialized (counting repeats), as in ``MLPRegressor``.
 
     n_outputs_ : int
         The number of outputs.
@@ -776,7 +815,17 @@ class TwoLayerReLURegressor(
 
     Training works in place on preallocated buffers and processes large batches
     in blocks of rows, so that ``"gd"`` and large minibatches run near the speed
-    of the matrix products.
+    of the matrix products. Sparse ``X`` enters only through sparse × dense
+    products.
+
+    A fit works on its own copy of the parameters and commits the result when
+    it succeeds: a fit that raises, including on ``KeyboardInterrupt``, leaves
+    the estimator as it was before the call. A fit whose loss becomes
+    non-finite, or grows by orders of magnitude, raises a ``ValueError`` that
+    names the likely cause (features too large, ``alpha``, ``learning_rate``)
+    instead of returning non-finite weights. To stop a fit early and keep its
+    model, use a callback (see :meth:`set_callbacks`): a callback's request to
+    stop is honoured by every solver.
 
     References
     ----------
