@@ -1092,3 +1092,38 @@ def test_sparse_input_with_early_stopping_and_shuffling():
         reg = TwoLayerReLURegressor(5, **params).fit(sparse.csr_array(X), y)
     assert_allclose(reg.validation_scores_, dense.validation_scores_, rtol=1e-9)
     assert_allclose(reg.predict(X), dense.predict(X), rtol=1e-9, atol=1e-12)
+
+
+def test_predict_checks_every_input_it_does_not_validate_in_full():
+    # predict recognizes an array that needs no conversion without running the
+    # whole validation; anything else goes through it, with its errors.
+    X, y = _data(n=30)
+    reg = TwoLayerReLURegressor(4, solver="lbfgs", max_iter=1000, random_state=0)
+    reg.fit(X, y)
+    expected = reg.predict(X.tolist())
+    assert_array_equal(reg.predict(X), expected)
+    assert_array_equal(reg.predict(np.asfortranarray(X)), expected)
+    assert_array_equal(reg.predict(X[::-1][::-1]), expected)
+    assert reg.predict(X.astype(np.float32)).dtype == np.float64
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        reg.predict(X_nan)
+    with pytest.raises(ValueError, match="features"):
+        reg.predict(X[:, :2])
+    with pytest.raises(ValueError, match="0 sample"):
+        reg.predict(X[:0])
+    with pytest.raises(ValueError, match="2D array"):
+        reg.predict(X[0])
+    with pytest.raises(NotFittedError):
+        TwoLayerReLURegressor().predict(X)
+
+
+def test_predict_still_checks_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = _data(n=30)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    reg = TwoLayerReLURegressor(4, solver="lbfgs", max_iter=1000, random_state=0)
+    reg.fit(frame, y)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        reg.predict(X)
