@@ -679,13 +679,20 @@ def _interrupt_on_call(monkeypatch, n):
     monkeypatch.setattr(two_layer_module, "loss_grad", interrupting)
 
 
-FAILURES = ["late_bad_input", "divergence", "sparse_y", "interrupt", "interrupt_cb"]
+FAILURES = [
+    "late_bad_input", "corrupt_sparse", "divergence", "sparse_y", "interrupt",
+    "interrupt_cb",
+]  # fmt: skip
 
 
 def _fail(kind, reg, method, X, y, monkeypatch):
     sw = None
     if kind == "late_bad_input":
         sw, error = np.zeros(X.shape[0]), ValueError
+    elif kind == "corrupt_sparse":
+        X = sparse.csr_matrix(X)
+        X.indices[5] = X.shape[1] + 3
+        error = ValueError
     elif kind == "divergence":
         X, error = X * 1e200, ValueError
     elif kind == "sparse_y":
