@@ -1100,16 +1100,20 @@ class TwoLayerReLURegressor(
             memory.velocity[:] = self._velocity
             memory.m[:] = self._adam_m
             memory.v[:] = self._adam_v
-        validation = (self.validation_loss_curve_, self.validation_scores_)
-        if self.early_stopping and validation[0] is None:
+        # (.get: models saved before validation_scores_ existed lack it)
+        validation = (
+            self.validation_loss_curve_,
+            self.__dict__.get("validation_scores_"),
+        )
+        if self.early_stopping and None in validation:
             validation = ([], [])
         return _Training(
             self._theta.copy(),
             memory,
             t=self.t_,
             loss_curve=self.loss_curve_,
-            best_loss=self._best_loss,
-            reference=self._loss_reference,
+            best_loss=self.__dict__.get("_best_loss", np.inf),
+            reference=self.__dict__.get("_loss_reference"),
             validation=validation,
         )
 

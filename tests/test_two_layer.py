@@ -1134,3 +1134,14 @@ def test_predict_still_checks_feature_names():
     reg.fit(frame, y)
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         reg.predict(X)
+
+
+def test_a_model_saved_without_the_newer_private_state_continues():
+    # Models saved by earlier versions lack the standardized best loss, the
+    # divergence yardstick and validation_scores_; partial_fit goes on.
+    X, y = _data(n=40)
+    reg = TwoLayerReLURegressor(4, solver="adam", random_state=0).partial_fit(X, y)
+    for name in ("_best_loss", "_loss_reference", "validation_scores_"):
+        del reg.__dict__[name]
+    reg.partial_fit(X, y)
+    assert len(reg.loss_curve_) == 2 and np.isfinite(reg.W1_).all()
