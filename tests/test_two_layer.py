@@ -560,7 +560,9 @@ def test_bad_input_errors():
 
 def test_warm_start_with_another_width_is_an_error():
     X, y = _data(n=20)
-    reg = TwoLayerReLURegressor(4, solver="lbfgs", warm_start=True, max_iter=1000)
+    reg = TwoLayerReLURegressor(
+        4, solver="lbfgs", warm_start=True, max_iter=1000, random_state=0
+    )
     reg.fit(X, y)
     with pytest.raises(ValueError, match=r"n_hidden=5 .*warm_start"):
         reg.set_params(n_hidden=5).fit(X, y)
@@ -735,8 +737,9 @@ def test_a_failed_fit_leaves_the_estimator_as_it_was(
     reg.set_callbacks(ProgressBar())
     before = _snapshot(reg)
     _fail(kind, reg, method, X, y, monkeypatch)
-    # The callbacks were torn down: no progress thread outlives the fit.
-    assert _non_daemon_threads() == threads
+    # The callbacks were torn down: no progress thread outlives the fit (a
+    # thread of an earlier test may have ended meanwhile).
+    assert _non_daemon_threads() <= threads
     assert not hasattr(reg, "_callback_fit_ctx")
     _assert_same_state(reg, before)
     if fitted:
@@ -985,7 +988,8 @@ def test_validation_scores_are_the_held_out_r2():
     # The kept parameters are those of the best held-out loss.
     assert scores[np.argmin(losses)] == reg.best_validation_score_
     assert reg.best_loss_ == min(reg.loss_curve_)
-    plain = TwoLayerReLURegressor(4, max_iter=300, tol=1e-2).fit(X, y)
+    plain = TwoLayerReLURegressor(4, max_iter=300, tol=1e-2, random_state=0)
+    plain.fit(X, y)
     assert plain.validation_scores_ is None and plain.best_validation_score_ is None
 
 
