@@ -346,8 +346,6 @@ class _Fit:
         if learning_rate is None:
             learning_rate = _DEFAULT_LEARNING_RATES.get(self.solver, math.nan)
         self.learning_rate = float(learning_rate)
-        data = X.data if sparse.issparse(X) else X
-        self.X_absmax = float(np.max(np.abs(data), initial=0.0))
 
     # -- what every solver shares
 
@@ -358,11 +356,13 @@ class _Fit:
         return Workspace(rows, n_features, n_hidden, n_outputs, self.X.dtype)
 
     def _diverged(self, iteration, growth=None):
+        # The features' magnitude is needed only to explain a divergence.
+        data = self.X.data if sparse.issparse(self.X) else self.X
         return _divergence(
             iteration,
             solver=self.solver,
             learning_rate=self.learning_rate,
-            X_absmax=self.X_absmax,
+            X_absmax=float(np.max(np.abs(data), initial=0.0)),
             dtype=self.X.dtype,
             alpha=self.alpha,
             growth=growth,
