@@ -39,11 +39,7 @@ NEEDS_NEWER_SKLEARN = {
 # Tests that still let a ConvergenceWarning through (an error in this suite),
 # filtered explicitly until their module asserts or avoids the warning.
 # Delete each entry as its test is fixed.
-LETS_CONVERGENCE_WARNING_THROUGH = {
-    "tests/test_two_layer.py::test_multi_output",
-    "tests/test_two_layer.py::test_early_stopping_records_the_validation_loss",
-    "tests/test_two_layer.py::test_warm_start_with_another_width_is_an_error",
-}
+LETS_CONVERGENCE_WARNING_THROUGH = set()
 
 
 def pytest_configure(config):

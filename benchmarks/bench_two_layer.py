@@ -10,7 +10,8 @@ For full-batch gradient descent it also reports the floating-point rate of an
 epoch against the machine's single-thread matrix-product rate, measured here
 with numpy. Last, it compares the test R² of both estimators, with the same
 width and iteration budget, on load_diabetes and make_friedman1 (raw targets,
-standardized features), over several seeds.
+standardized features), over several seeds, and the latency of ``predict`` on
+1 and 100 rows (``--predict-only`` for that alone).
 
 Run from the repository root::
 
@@ -23,7 +24,7 @@ import warnings
 from functools import partial
 
 import numpy as np
-from _timing import interleaved_medians
+from _timing import interleaved_medians, report
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_friedman1
@@ -122,12 +123,18 @@ def main():
     parser.add_argument(
         "--quality-only", action="store_true", help="only the R² comparison"
     )
+    parser.add_argument(
+        "--predict-only", action="store_true", help="only the predict latency"
+    )
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
     epochs = args.epochs
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     if args.quality_only:
         quality()
+        return
+    if args.predict_only:
+        predict_latency(repeats)
         return
 
     cases = [
@@ -150,8 +157,31 @@ def main():
         for dtype in (np.float64, np.float32):
             for width in (128, 512):
                 gemm_fraction(dtype, width, repeats)
+    predict_latency(repeats)
     print("\nTest R², same width and max_iter (adam), mean over 5 splits and seeds")
     quality()
+
+
+def predict_latency(repeats, calls=2000):
+    """Time one predict call on a few rows: the per-call overhead."""
+    X, y = make_data(np.float64)
+    X, y = X[:1000], y[:1000]
+    ours = TwoLayerReLURegressor(100, max_iter=5, random_state=0).fit(X, y)
+    theirs = MLPRegressor(hidden_layer_sizes=(100,), max_iter=5, random_state=0)
+    theirs.fit(X, y)
+    print(f"\npredict latency, width 100, {N_FEATURES} features, per call")
+    with threadpool_limits(1):
+        for rows in (1, 100):
+            Xq = X[:rows]
+
+            def many(est, Xq=Xq):
+                for _ in range(calls):
+                    est.predict(Xq)
+
+            t_ours, t_theirs = interleaved_medians(
+                lambda: many(ours), lambda: many(theirs), repeats=repeats
+            )
+            report(f"predict, {rows} row(s), x{calls} calls", t_ours, t_theirs, 1.0)
 
 
 def quality(seeds=range(5)):

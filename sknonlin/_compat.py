@@ -16,7 +16,12 @@ import sklearn
 # imported with the package, so that the OpenMP runtime it loads is there for
 # threadpoolctl to limit before a transform first asks it for its thread count
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _check_feature_names_in
 from sklearn.utils.validation import (
@@ -46,6 +51,7 @@ __all__ = [
     "CallbackSupportMixin",
     "Interval",
     "InvalidParameterError",
+    "Options",
     "StrOptions",
     "_check_feature_names_in",
     "_check_sample_weight",
