@@ -1,28 +1,14 @@
 """Timing helpers shared by the benchmark scripts.
 
 Two callables are timed alternately, so that a slow spell of the machine
-touches both, and the ratio of their median times is reported.
+touches both, and the ratio of their median times is reported. The timing
+itself is ``sknonlin.utils._timing.interleaved_medians``, which the speed
+example of the gallery uses too.
 """
 
-import time
+from sknonlin.utils._timing import interleaved_medians
 
-import numpy as np
-
-
-def interleaved_medians(ours, theirs, repeats=7, warmup=1):
-    """Median wall time of ``ours()`` and ``theirs()``, run alternately."""
-    for _ in range(warmup):
-        ours()
-        theirs()
-    times_ours, times_theirs = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        ours()
-        times_ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        theirs()
-        times_theirs.append(time.perf_counter() - start)
-    return float(np.median(times_ours)), float(np.median(times_theirs))
+__all__ = ["interleaved_medians", "report"]
 
 
 def report(case, ours, theirs, target=None):

@@ -22,11 +22,11 @@ Run from the repository root::
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from _timing import interleaved_medians
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron as SklearnPerceptron
@@ -70,33 +70,29 @@ def _dense_multiclass(n_samples, n_features, n_classes, noise, rng):
     return X, y
 
 
-def _time_per_epoch(estimator, X, y):
-    start = time.perf_counter()
-    estimator.fit(X, y)
-    return (time.perf_counter() - start) / estimator.n_iter_
-
-
 def _compare(ours, theirs, X, y, repeats):
     """Median seconds per epoch of both, alternating which one runs first."""
-    times = {"ours": [], "theirs": []}
-    for r in range(repeats):
-        pair = [("ours", ours), ("theirs", theirs)]
-        for name, estimator in pair if r % 2 == 0 else pair[::-1]:
-            times[name].append(_time_per_epoch(estimator, X, y))
-    return np.median(times["ours"]), np.median(times["theirs"])
+    t_ours, t_theirs = interleaved_medians(
+        lambda: ours.fit(X, y), lambda: theirs.fit(X, y), repeats=repeats, warmup=0
+    )
+    # a fit with a given random_state runs the same epochs at every repeat
+    return t_ours / ours.n_iter_, t_theirs / theirs.n_iter_
 
 
 def _per_call(ours, theirs, X, y, repeats, calls=200):
     """Median seconds per call of ``fit``, ``calls`` calls per measurement."""
-    times = {"ours": [], "theirs": []}
-    for r in range(repeats):
-        pair = [("ours", ours), ("theirs", theirs)]
-        for name, estimator in pair if r % 2 == 0 else pair[::-1]:
-            start = time.perf_counter()
+
+    def many(estimator):
+        def job():
             for _ in range(calls):
                 estimator.fit(X, y)
-            times[name].append((time.perf_counter() - start) / calls)
-    return np.median(times["ours"]), np.median(times["theirs"])
+
+        return job
+
+    t_ours, t_theirs = interleaved_medians(
+        many(ours), many(theirs), repeats=repeats, warmup=0
+    )
+    return t_ours / calls, t_theirs / calls
 
 
 def _warm_up():

@@ -10,7 +10,8 @@ For full-batch gradient descent it also reports the floating-point rate of an
 epoch against the machine's single-thread matrix-product rate, measured here
 with numpy. Last, it compares the test R² of both estimators, with the same
 width and iteration budget, on load_diabetes and make_friedman1 (raw targets,
-standardized features), over several seeds.
+standardized features), over several seeds, and the latency of ``predict`` on
+1 and 100 rows (``--predict-only`` for that alone).
 
 Run from the repository root::
 
@@ -19,11 +20,11 @@ Run from the repository root::
 """
 
 import argparse
-import statistics
-import time
 import warnings
+from functools import partial
 
 import numpy as np
+from _timing import interleaved_medians, report
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_friedman1
@@ -76,17 +77,9 @@ def estimators(width, solver, batch_size, epochs):
     return ours, theirs
 
 
-def timed_fit(est, X, y):
-    start = time.perf_counter()
-    est.fit(X, y)
-    return time.perf_counter() - start
-
-
-def gemm_seconds(A, B, C):
-    """Time one large square matrix product."""
-    start = time.perf_counter()
-    np.matmul(A, B, out=C)
-    return time.perf_counter() - start
+def fit_clone(estimator, X, y):
+    """Fit a fresh copy, as a user's first fit would run."""
+    return clone(estimator).fit(X, y)
 
 
 def epoch_flops(width, n_outputs=1):
@@ -104,15 +97,14 @@ def run(cases, epochs, repeats):
     results = []
     for dtype, width, solver, batch_size in cases:
         X, y = make_data(dtype)
-        ours_times, theirs_times = [], []
         ours, theirs = estimators(width, solver, batch_size, epochs)
-        timed_fit(ours, X[:1000], y[:1000])  # compile the kernels for this dtype
-        for _ in range(repeats):
-            ours, theirs = estimators(width, solver, batch_size, epochs)
-            ours_times.append(timed_fit(ours, X, y))
-            theirs_times.append(timed_fit(theirs, X, y))
-        t_ours = statistics.median(ours_times)
-        t_theirs = statistics.median(theirs_times)
+        clone(ours).fit(X[:1000], y[:1000])  # compile the kernels for this dtype
+        t_ours, t_theirs = interleaved_medians(
+            partial(fit_clone, ours, X, y),
+            partial(fit_clone, theirs, X, y),
+            repeats=repeats,
+            warmup=0,
+        )
         ratio = t_ours / t_theirs
         label = "n" if solver == "gd" else str(batch_size)
         print(
@@ -131,12 +123,18 @@ def main():
     parser.add_argument(
         "--quality-only", action="store_true", help="only the R² comparison"
     )
+    parser.add_argument(
+        "--predict-only", action="store_true", help="only the predict latency"
+    )
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
     epochs = args.epochs
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     if args.quality_only:
         quality()
+        return
+    if args.predict_only:
+        predict_latency(repeats)
         return
 
     cases = [
@@ -159,8 +157,31 @@ def main():
         for dtype in (np.float64, np.float32):
             for width in (128, 512):
                 gemm_fraction(dtype, width, repeats)
+    predict_latency(repeats)
     print("\nTest R², same width and max_iter (adam), mean over 5 splits and seeds")
     quality()
+
+
+def predict_latency(repeats, calls=2000):
+    """Time one predict call on a few rows: the per-call overhead."""
+    X, y = make_data(np.float64)
+    X, y = X[:1000], y[:1000]
+    ours = TwoLayerReLURegressor(100, max_iter=5, random_state=0).fit(X, y)
+    theirs = MLPRegressor(hidden_layer_sizes=(100,), max_iter=5, random_state=0)
+    theirs.fit(X, y)
+    print(f"\npredict latency, width 100, {N_FEATURES} features, per call")
+    with threadpool_limits(1):
+        for rows in (1, 100):
+            Xq = X[:rows]
+
+            def many(est, Xq=Xq):
+                for _ in range(calls):
+                    est.predict(Xq)
+
+            t_ours, t_theirs = interleaved_medians(
+                lambda: many(ours), lambda: many(theirs), repeats=repeats
+            )
+            report(f"predict, {rows} row(s), x{calls} calls", t_ours, t_theirs, 1.0)
 
 
 def quality(seeds=range(5)):
@@ -208,13 +229,15 @@ def gemm_fraction(dtype, width, repeats, epochs=10, size=1000):
     B = rng.standard_normal((size, size)).astype(dtype)
     C = np.empty_like(A)
     X, y = make_data(dtype)
-    gemm_times, fit_times = [], []
-    for _ in range(repeats):
-        gemm_times.append(gemm_seconds(A, B, C))
-        ours, _ = estimators(width, "gd", N_SAMPLES, epochs)
-        fit_times.append(timed_fit(ours, X, y))
-    gemm = 2 * size**3 / statistics.median(gemm_times) / 1e9
-    rate = epochs * epoch_flops(width) / statistics.median(fit_times) / 1e9
+    ours, _ = estimators(width, "gd", N_SAMPLES, epochs)
+    t_gemm, t_fit = interleaved_medians(
+        lambda: np.matmul(A, B, out=C),
+        partial(fit_clone, ours, X, y),
+        repeats=repeats,
+        warmup=0,
+    )
+    gemm = 2 * size**3 / t_gemm / 1e9
+    rate = epochs * epoch_flops(width) / t_fit / 1e9
     print(
         f"{np.dtype(dtype).name:8} width {width:4d}: {rate:6.1f} GFLOP/s, "
         f"GEMM {gemm:6.1f} GFLOP/s, fraction {rate / gemm:.2f}",

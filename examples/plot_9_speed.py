@@ -23,8 +23,8 @@ sizes, with more repeats.
 # alternating between them, with the BLAS limited to one thread, and we keep
 # the median of several repeats. numba compiles sknonlin's kernels on first
 # use, so one untimed warm-up fit comes first.
-import time
 import warnings
+from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,19 +40,18 @@ from sknonlin import (
     PolynomialFeatureMap,
     TwoLayerReLURegressor,
 )
+from sknonlin.utils._timing import interleaved_medians
 
 
 def median_times(ours, theirs, run, n_repeats=5):
-    """Median run time of each estimator, alternating between the two."""
-    run(ours)  # warm-up: numba compilation, caches
-    run(theirs)
-    times = {"ours": [], "theirs": []}
-    for _ in range(n_repeats):
-        for key, estimator in [("ours", ours), ("theirs", theirs)]:
-            start = time.perf_counter()
-            run(estimator)
-            times[key].append(time.perf_counter() - start)
-    return np.median(times["ours"]), np.median(times["theirs"])
+    """Median time of ``run(ours)`` and ``run(theirs)``, alternating the two.
+
+    The benchmark scripts time the same way, with the same helper; one
+    untimed call of each comes first.
+    """
+    return interleaved_medians(
+        partial(run, ours), partial(run, theirs), repeats=n_repeats, warmup=1
+    )
 
 
 rng = np.random.default_rng(0)

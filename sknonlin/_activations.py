@@ -15,7 +15,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def relu(H, b):
     """Overwrite H with relu(H + b) = max(0, H + b)."""
     n, k = H.shape
@@ -26,7 +26,7 @@ def relu(H, b):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def relu_with_derivative(H, b, D):
     """Overwrite H with relu(H + b) and D with relu'(H + b).
 
@@ -45,7 +45,7 @@ def relu_with_derivative(H, b, D):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def identity(H, b):
     """Overwrite H with H + b."""
     n, k = H.shape
@@ -55,7 +55,7 @@ def identity(H, b):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def identity_with_derivative(H, b, D):
     """Overwrite H with H + b and D with 1."""
     n, k = H.shape
@@ -66,7 +66,7 @@ def identity_with_derivative(H, b, D):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tanh(H, b):
     """Overwrite H with tanh(H + b)."""
     n, k = H.shape
@@ -76,7 +76,7 @@ def tanh(H, b):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tanh_with_derivative(H, b, D):
     """Overwrite H with a = tanh(H + b) and D with tanh'(H + b) = 1 - a**2."""
     n, k = H.shape
@@ -88,7 +88,7 @@ def tanh_with_derivative(H, b, D):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sigmoid(h):
     # Evaluate on the side where exp cannot overflow.
     if h >= 0:
@@ -97,7 +97,7 @@ def _sigmoid(h):
     return e / (1 + e)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def logistic(H, b):
     """Overwrite H with the logistic sigmoid 1 / (1 + exp(-(H + b)))."""
     n, k = H.shape
@@ -107,7 +107,7 @@ def logistic(H, b):
     return H
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def logistic_with_derivative(H, b, D):
     """Overwrite H with a = sigmoid(H + b) and D with sigmoid'(H + b) = a (1 - a)."""
     n, k = H.shape

@@ -5,21 +5,27 @@ the array API computes in the namespace of its input (a PyTorch tensor, a CuPy
 array, an array-api-strict array) and on its device. NumPy input, with dispatch on
 or off, keeps the compiled NumPy paths.
 
-The scikit-learn helpers used for this are private; they are imported here only,
-so that one module follows their changes.
+The scikit-learn helpers used for this are private; they come through
+``sknonlin._compat``. Where the installed scikit-learn lacks them, every input
+takes the NumPy path.
 """
 
 import numpy as np
 from sklearn import get_config
-from sklearn.utils._array_api import (
+
+from sknonlin._compat import (
+    ARRAY_API_AVAILABLE,
     _is_numpy_namespace,
     check_same_namespace,
     get_namespace_and_device,
     supported_float_dtypes,
 )
-from sklearn.utils.validation import _check_sample_weight
+from sknonlin._compat import (
+    check_sample_weight_in_namespace as _check_sample_weight,
+)
 
 __all__ = [
+    "ARRAY_API_AVAILABLE",
     "_check_sample_weight",
     "check_same_namespace",
     "float_dtypes",
@@ -37,7 +43,7 @@ def input_namespace(*arrays):
     lists and sparse matrices left aside) belong to a namespace other than NumPy;
     ``(None, None)`` otherwise, which means "take the NumPy path".
     """
-    if not get_config()["array_api_dispatch"]:
+    if not (ARRAY_API_AVAILABLE and get_config()["array_api_dispatch"]):
         return None, None
     xp, is_array_api, device = get_namespace_and_device(*arrays)
     if not is_array_api or _is_numpy_namespace(xp):
@@ -88,7 +94,7 @@ def refuse_array_api_input(estimator, reason, **arrays):
     API dispatch on, an input of another namespace is refused before any
     compiled kernel sees it, with ``reason`` and how to convert the input.
     """
-    if not get_config()["array_api_dispatch"]:
+    if not (ARRAY_API_AVAILABLE and get_config()["array_api_dispatch"]):
         return
     for name, array in arrays.items():
         xp, _ = input_namespace(array)

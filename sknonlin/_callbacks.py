@@ -6,16 +6,14 @@ With scikit-learn >= 1.9 the estimators support its callback API
 ``verbose`` prints one line per epoch.
 """
 
-try:
-    from sklearn.callback import CallbackSupportMixin
+from sknonlin._compat import (
+    CALLBACKS_AVAILABLE,
+    CallbackSupportMixin,
+    init_callback_context,
+    is_watched_by_callbacks,
+)
 
-    CALLBACKS_AVAILABLE = True
-except ImportError:  # scikit-learn < 1.9
-
-    class CallbackSupportMixin:
-        """Stand-in for scikit-learn's mixin where it does not exist."""
-
-    CALLBACKS_AVAILABLE = False
+__all__ = ["CALLBACKS_AVAILABLE", "CallbackSupportMixin", "EpochReporter"]
 
 
 class EpochReporter:
@@ -49,11 +47,8 @@ class EpochReporter:
         self._epoch = None
         # Without callbacks (set here or propagated by a meta-estimator) there
         # is nothing to tell: skip the bookkeeping, which costs time per epoch.
-        watched = getattr(estimator, "_skl_callbacks", None) or hasattr(
-            estimator, "_parent_callback_ctx"
-        )
-        if CALLBACKS_AVAILABLE and watched:
-            self._root = estimator._init_callback_context(max_subtasks=max_epochs)
+        if is_watched_by_callbacks(estimator):
+            self._root = init_callback_context(estimator, max_subtasks=max_epochs)
             self._root.call_on_fit_task_begin(
                 estimator=estimator, X=X, y=y, metadata=metadata
             )

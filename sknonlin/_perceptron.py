@@ -11,24 +11,20 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sknonlin._array_api import refuse_array_api_input
 from sknonlin._base import DocLinkMixin
 from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
+from sknonlin._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from sknonlin._perceptron_kernels import (
     binary_epoch_csr,
     binary_epoch_dense,

@@ -10,21 +10,20 @@ import numpy as np
 from scipy import sparse
 from scipy.special import comb
 from sklearn import get_config
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-
-# imported with the module, so that the OpenMP runtime it loads is there for
-# threadpoolctl to limit before any transform asks it for its thread count
-from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sknonlin import _polynomial_array_api as array_api
 from sknonlin import _polynomial_kernels as kernels
 from sknonlin._base import DocLinkMixin
+from sknonlin._compat import (
+    ARRAY_API_AVAILABLE,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+    _openmp_effective_n_threads,
+)
 
 _BASIS_CODES = {
     "monomial": kernels.MONOMIAL,
@@ -783,7 +782,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.array_api_support = True
+        # on the array API path where scikit-learn has its helpers
+        tags.array_api_support = ARRAY_API_AVAILABLE
         return tags
 
 

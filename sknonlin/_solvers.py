@@ -9,8 +9,10 @@ step is one pass over the vector:
 * ``momentum_step``: ``v ← μ v - η ∇L``, ``θ ← θ + v``;
 * ``adam_step``: Adam (Kingma and Ba, 2015) with bias-corrected moments.
 
-Each step returns the penalty at ``θ`` before the update. :func:`lbfgs` wraps
-``scipy.optimize.minimize`` for the quasi-Newton solver.
+Each step returns the penalty at ``θ`` before the update. :func:`make_step` picks
+the rule once per fit and binds it to the parameters and the solver's memory
+(:class:`SolverMemory`), so that a training loop calls ``step(grad, alpha)``.
+:func:`lbfgs` wraps ``scipy.optimize.minimize`` for the quasi-Newton solver.
 """
 
 import math
@@ -20,7 +22,7 @@ import scipy.optimize
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_l2_penalty(theta, grad, n_weights, alpha):
     """Add ``2 alpha θ`` to the weights' gradient; return ``alpha · Σ_weights θ²``."""
     if alpha == 0:
@@ -33,7 +35,7 @@ def add_l2_penalty(theta, grad, n_weights, alpha):
     return alpha * total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gd_step(theta, grad, n_weights, alpha, learning_rate):
     """One gradient-descent step ``θ ← θ - η ∇L``; return the penalty."""
     penalty = add_l2_penalty(theta, grad, n_weights, alpha)
@@ -42,7 +44,7 @@ def gd_step(theta, grad, n_weights, alpha, learning_rate):
     return penalty
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def momentum_step(theta, grad, n_weights, alpha, learning_rate, momentum, velocity):
     """One step of gradient descent with momentum; return the penalty."""
     penalty = add_l2_penalty(theta, grad, n_weights, alpha)
@@ -53,7 +55,7 @@ def momentum_step(theta, grad, n_weights, alpha, learning_rate, momentum, veloci
     return penalty
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def adam_step(theta, grad, n_weights, alpha, learning_rate, t, m, v):
     """Adam's ``t``-th step (t counts from 1); return the penalty.
 
@@ -73,6 +75,82 @@ def adam_step(theta, grad, n_weights, alpha, learning_rate, t, m, v):
     return penalty
 
 
+class SolverMemory:
+    """What a minibatch solver carries from one step to the next.
+
+    Parameters
+    ----------
+    n_params : int
+        The length of the flat parameter vector.
+    dtype : numpy dtype
+        The parameters' dtype.
+
+    Attributes
+    ----------
+    n_steps : int
+        The number of steps taken (Adam's ``t``).
+    velocity : ndarray of shape (n_params,)
+        The momentum of ``"sgd"``.
+    m, v : ndarray of shape (n_params,)
+        Adam's first and second moments.
+    """
+
+    def __init__(self, n_params, dtype):
+        self.n_steps = 0
+        self.velocity = np.zeros(n_params, dtype=dtype)
+        self.m = np.zeros(n_params, dtype=dtype)
+        self.v = np.zeros(n_params, dtype=dtype)
+
+
+def make_step(solver, theta, n_weights, learning_rate, momentum, memory):
+    """The update rule of ``solver``, bound to ``theta`` and ``memory``.
+
+    Parameters
+    ----------
+    solver : {"gd", "sgd", "adam"}
+        The rule.
+    theta : ndarray of shape (n_params,)
+        The flat parameter vector, updated in place by each step.
+    n_weights : int
+        The number of leading entries of ``theta`` that the penalty applies to.
+    learning_rate, momentum : float
+        The step size ``η`` and the momentum ``μ`` (of ``"sgd"``).
+    memory : SolverMemory
+        The solver's memory, updated in place by each step.
+
+    Returns
+    -------
+    step : callable
+        ``step(grad, alpha)`` adds the penalty ``alpha · Σ_weights θ²`` to the
+        loss whose gradient is ``grad`` (overwritten), takes one step and returns
+        the penalty at ``θ`` before the step.
+    """
+    if solver == "gd":
+
+        def step(grad, alpha):
+            memory.n_steps += 1
+            return gd_step(theta, grad, n_weights, alpha, learning_rate)
+
+    elif solver == "sgd":
+
+        def step(grad, alpha):
+            memory.n_steps += 1
+            return momentum_step(
+                theta, grad, n_weights, alpha, learning_rate, momentum, memory.velocity
+            )
+
+    else:
+
+        def step(grad, alpha):
+            memory.n_steps += 1
+            return adam_step(
+                theta, grad, n_weights, alpha, learning_rate, memory.n_steps,
+                memory.m, memory.v,
+            )  # fmt: skip
+
+    return step
+
+
 def lbfgs(fun, theta0, max_iter, tol, callback):
     """Minimise ``fun`` (returning the loss and its gradient) with L-BFGS-B.
 
@@ -87,11 +165,15 @@ def lbfgs(fun, theta0, max_iter, tol, callback):
     tol : float
         Stop when the largest entry of the projected gradient is below ``tol``.
     callback : callable
-        Called with the current point after each iteration.
+        Called after each iteration as ``callback(intermediate_result)``, an
+        ``OptimizeResult`` with the point ``x`` and its loss ``fun``; it may raise
+        ``StopIteration`` to end the minimisation there.
 
     Returns
     -------
     result : scipy.optimize.OptimizeResult
+        ``status`` is 0 on convergence, 1 when ``max_iter`` was reached and 99
+        when the callback asked to stop.
     """
     return scipy.optimize.minimize(
         fun,

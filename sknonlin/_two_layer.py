@@ -3,40 +3,56 @@
 The math (forward pass, gradient) is in :mod:`sknonlin._two_layer_math`, the
 activations in :mod:`sknonlin._activations` and the update rules in
 :mod:`sknonlin._solvers`.
+
+A fit computes on a :class:`_Training` (the parameters, the solver's memory and
+the history, all its own) and commits it to the estimator in one place when it
+succeeds; a fit that raises, or is interrupted, leaves the estimator as it was.
 """
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from scipy import sparse
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sknonlin import _two_layer_array_api as array_api
 from sknonlin._array_api import refuse_array_api_input
 from sknonlin._base import DocLinkMixin
 from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
-from sknonlin._solvers import (
-    adam_step,
-    add_l2_penalty,
-    gd_step,
-    lbfgs,
-    momentum_step,
+from sknonlin._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    has_own_callbacks,
 )
-from sknonlin._two_layer_math import Workspace, block_rows, loss_grad, predict
+from sknonlin._solvers import SolverMemory, add_l2_penalty, lbfgs, make_step
+from sknonlin._sparse import check_compressed_structure
+from sknonlin._two_layer_math import (
+    Workspace,
+    block_rows,
+    loss_grad,
+    predict,
+    squared_error_and_r2,
+)
 
 _W2_GAIN = 0.1
 _DEFAULT_LEARNING_RATES = {"gd": 1e-2, "sgd": 1e-3, "adam": 1e-3}
+# A loss (in standardized target units, where predicting the mean costs about 1)
+# this many times above where training started is a divergence.
+_LOSS_GROWTH_LIMIT = 1e4
+# From the estimator's fit/partial_fit through _fit_context to the caller.
+_USER_STACKLEVEL = 4
 _NO_ARRAY_API_TRAINING = (
     "its training runs on NumPy arrays (predict and loss_gradient accept array "
     "API inputs)"
@@ -67,12 +83,106 @@ class _Layout:
         return out["W1"], out["b1"], out["W2"], out["b2"]
 
 
-def _diverged(iteration, learning_rate):
-    return ValueError(
-        f"The fit diverged at iteration {iteration}: the loss or the weights are "
-        f"no longer finite. Use a smaller learning_rate (it is {learning_rate:g}) "
-        "or standardize the features, e.g. with a StandardScaler."
-    )
+class _History:
+    """A per-iteration record that a fit extends, or starts anew.
+
+    The entries of this fit are kept apart until :meth:`commit`, which extends
+    the previous list in place (no copy per call, so that long ``partial_fit``
+    streams stay linear in time).
+    """
+
+    def __init__(self, previous):
+        self.previous = previous
+        self.new = []
+
+    def __len__(self):
+        return len(self.previous or ()) + len(self.new)
+
+    def first(self):
+        return self.previous[0] if self.previous else self.new[0]
+
+    def commit(self):
+        if self.previous is None:
+            return self.new
+        self.previous.extend(self.new)
+        return self.previous
+
+
+class _NoImprovement:
+    """Counts the iterations in a row that did not improve on the best by ``tol``."""
+
+    def __init__(self, best, tol):
+        self.best = best
+        self.tol = tol
+        self.count = 0
+
+    def update(self, value):
+        """Record ``value`` (lower is better); return True if it is a new best."""
+        self.count = 0 if value < self.best - self.tol else self.count + 1
+        if value < self.best:
+            self.best = value
+            return True
+        return False
+
+
+class _Training:
+    """Everything a fit updates, owned by the fit until it is committed.
+
+    Attributes
+    ----------
+    theta : ndarray
+        The flat parameter vector, in standardized target units.
+    memory : SolverMemory
+        The minibatch solvers' memory.
+    n_iter, t : int
+        Iterations of this call; samples seen in all calls since the network
+        was initialized.
+    loss_curve, validation_loss_curve, validation_scores : _History or None
+        The per-iteration records (the first in target units, the others too).
+    best_loss : float
+        The smallest training loss, in standardized target units.
+    reference : float or None
+        The first training loss since the network was initialized,
+        standardized: the yardstick of the divergence check.
+    """
+
+    def __init__(
+        self, theta, memory, *, t, loss_curve, best_loss, reference, validation
+    ):
+        self.theta = theta
+        self.reference = reference
+        self.memory = memory
+        self.n_iter = 0
+        self.t = t
+        self.loss_curve = _History(loss_curve)
+        self.best_loss = best_loss
+        self.validation_loss_curve = _History(validation[0])
+        self.validation_scores = _History(validation[1])
+
+
+def _validation_split(X, Y, sw, sw_raw, fraction, rng):
+    """Hold out ``ceil(fraction · n)`` samples; return (train, validation) tuples."""
+    n_samples = X.shape[0]
+    n_val = math.ceil(fraction * n_samples)
+    if n_val < 2 or n_samples - n_val < 1:
+        raise ValueError(
+            f"The validation set is too small: early_stopping=True with "
+            f"validation_fraction={fraction} holds out {n_val} of "
+            f"n_samples={n_samples} samples, and needs at least 2 for validation "
+            "and 1 for training; use more samples, another validation_fraction or "
+            "early_stopping=False."
+        )
+    order = rng.permutation(n_samples)
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    sw_val = sw[val]
+    if not sw_val.sum() > 0:
+        sw_val = np.ones_like(sw_val)
+    if not sw[train].sum() > 0:
+        raise ValueError(
+            "The samples left for training by early_stopping all have zero weight; "
+            "use early_stopping=False."
+        )
+    return (X[train], Y[train], sw[train], sw_raw[train]), (X[val], Y[val], sw_val)
 
 
 def _batch_weights(sw, batch_size):
@@ -81,19 +191,445 @@ def _batch_weights(sw, batch_size):
     return np.add.reduceat(sw, starts, dtype=np.float64).tolist()
 
 
-def _validated_weights(sample_weight, X):
-    """Our own writable copy of the sample weights, in X's dtype."""
-    sw = np.array(
-        _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True),
-        dtype=X.dtype,
-        copy=True,
+def _shuffled(X, Y, sw, rng, buffers):
+    """The samples in a new random order, in ``buffers`` where X is dense."""
+    order = rng.permutation(X.shape[0])
+    Xs, Ys, sws = buffers
+    if sparse.issparse(X):
+        Xs = X[order]
+    else:
+        np.take(X, order, axis=0, out=Xs)
+    np.take(Y, order, axis=0, out=Ys)
+    np.take(sw, order, out=sws)
+    return Xs, Ys, sws
+
+
+def _normalized_weights(sample_weight, X):
+    """The sample weights scaled by a power of two to a largest weight near 1.
+
+    A power of two scales every sum and product exactly, so the objective's
+    value is unchanged (Σ sᵢ Jᵢ / Σ sᵢ does not depend on the scale), while
+    weights whose sum would overflow, or underflow, become usable. Returns our
+    own writable copy in X's dtype, the validated weights in float64 and the
+    binary exponent ``e`` of the scale (weights = normalized · 2**e).
+    """
+    raw = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
     )
-    if not sw.sum() > 0:
+    largest = float(raw.max()) if raw.size else 0.0
+    if not largest > 0:
         raise ValueError(
             "The sample weights sum to zero: at least one sample needs a positive "
             "weight."
         )
-    return sw
+    exponent = math.frexp(largest)[1]
+    sw = np.ldexp(raw, -exponent).astype(X.dtype)
+    return sw, raw, exponent
+
+
+def _penalty_per_weight(alpha, sw, exponent):
+    """``alpha / S`` with ``S`` the total sample weight, S = Σ sw · 2**exponent."""
+    total = float(sw.sum(dtype=np.float64))
+    try:
+        weight = math.ldexp(total, exponent)
+    except OverflowError:
+        weight = math.inf
+    if alpha == 0:
+        return 0.0
+    try:
+        if math.isfinite(weight) and weight > 0:
+            ratio = float(alpha) / weight
+        else:
+            ratio = math.ldexp(float(alpha) / total, -exponent)
+    except (OverflowError, ZeroDivisionError):
+        ratio = math.inf
+    if not math.isfinite(ratio) or ratio > 1e150:
+        raise ValueError(
+            f"alpha={alpha:g} is too large relative to the total sample weight "
+            f"S={weight:g}: the penalty alpha / S = {ratio:g} overflows the fit. "
+            "Rescale sample_weight or use a smaller alpha."
+        )
+    return ratio
+
+
+def _standardization(Y, sw):
+    """The weighted mean and the scale σ of Y, computed without over/underflow.
+
+    Y is first divided by the power of two nearest its largest magnitude, so
+    that the squares can neither overflow nor underflow; the division is
+    exact, so on ordinary scales the result has the bits of the direct
+    formula. Returns the mean and σ in Y's units, and Y standardized (a new
+    array, in Y's dtype). For a constant target σ is 1.
+    """
+    largest = float(np.max(np.abs(Y), initial=0.0))
+    exponent = math.frexp(largest)[1] if largest > 0 else 0
+    Yn = np.ldexp(Y.astype(np.float64), -exponent)
+    weights = sw.astype(np.float64) / float(sw.sum(dtype=np.float64))
+    mean = weights @ Yn
+    var = weights @ (Yn - mean) ** 2
+    scale = float(np.sqrt(np.mean(var)))
+    dtype = Y.dtype
+    if not (np.isfinite(scale) and scale > 0):
+        mean = np.ldexp(mean, exponent).astype(dtype)
+        return mean, dtype.type(1.0), Y - mean
+    Z = Yn.astype(dtype) - mean.astype(dtype)
+    Z /= dtype.type(scale)
+    return (
+        np.ldexp(mean, exponent).astype(dtype),
+        dtype.type(math.ldexp(scale, exponent)),
+        Z,
+    )
+
+
+def _divergence(
+    iteration, *, solver, learning_rate, X_absmax, dtype, alpha, growth=None
+):
+    """The error for a fit that diverged, naming the most likely cause.
+
+    ``alpha`` is the penalty per unit of sample weight, ``alpha / S``.
+    """
+    where = f"The {solver} fit diverged at iteration {iteration}: "
+    if X_absmax > math.sqrt(np.finfo(dtype).max) * 1e-4:
+        return ValueError(
+            where + "Solver produced non-finite parameter weights. The input data "
+            f"may contain large values and need to be preprocessed: the features "
+            f"reach |x| = {X_absmax:g}, too large for the network's products to "
+            f"stay finite in {np.dtype(dtype).name}. Standardize them, e.g. with a "
+            "StandardScaler."
+        )
+    what = (
+        "the loss or the weights are no longer finite"
+        if growth is None
+        else f"the loss grew from {growth[0]:.3g} to {growth[1]:.3g} in "
+        "standardized target units"
+    )
+    if solver in ("gd", "sgd") and alpha > 1 and alpha * learning_rate > 0.5:
+        # The penalty alone scales each weight by (1 - 2 η alpha / S) per step;
+        # in standardized units the data term's curvature is of order 1, so a
+        # penalty above it is what makes the steps overshoot.
+        return ValueError(
+            where + what + f". The penalty alpha / S = {alpha:g} (alpha divided by "
+            f"the total sample weight S) is too large for learning_rate="
+            f"{learning_rate:g}: each step overshoots. Use a smaller alpha or "
+            "learning_rate."
+        )
+    if solver == "lbfgs":
+        return ValueError(
+            where + what + ". Standardize the features, e.g. with a StandardScaler, "
+            "or use a larger alpha."
+        )
+    return ValueError(
+        where + what + f". Use a smaller learning_rate (it is {learning_rate:g}) "
+        "or standardize the features, e.g. with a StandardScaler."
+    )
+
+
+def _warn_not_converged(solver, max_iter):
+    warnings.warn(
+        f"The {solver} solver reached max_iter={max_iter} iterations and the "
+        "optimization has not converged yet.",
+        ConvergenceWarning,
+        stacklevel=_USER_STACKLEVEL + 1,
+    )
+
+
+class _Fit:
+    """One call of fit or partial_fit: the validated data and the solver loops.
+
+    It reads the estimator's parameters and never writes to the estimator; all
+    it updates is the :class:`_Training` it is given.
+    """
+
+    def __init__(self, estimator, X, Y, sw, sw_raw, exponent, target):
+        self.estimator = estimator
+        self.X, self.Y, self.sw, self.sw_raw = X, Y, sw, sw_raw
+        self.y_mean, self.y_scale, self.y_ndim = target
+        self.solver = estimator.solver
+        self.activation = estimator.activation
+        self.sizes = (int(X.shape[1]), int(estimator.n_hidden), int(Y.shape[1]))
+        self.layout = _Layout(*self.sizes)
+        self.exponent = exponent
+        self.alpha = 0.0  # alpha / S on the training samples, set by each solver
+        self.square_scale = float(self.y_scale) * float(self.y_scale)
+        learning_rate = estimator.learning_rate
+        if learning_rate is None:
+            learning_rate = _DEFAULT_LEARNING_RATES.get(self.solver, math.nan)
+        self.learning_rate = float(learning_rate)
+
+    # -- what every solver shares
+
+    def _workspace(self, rows):
+        n_features, n_hidden = self.layout.shapes["W1"]
+        n_outputs = self.layout.shapes["b2"][0]
+        rows = max(1, min(rows, block_rows(n_hidden)))
+        return Workspace(rows, n_features, n_hidden, n_outputs, self.X.dtype)
+
+    def _diverged(self, iteration, growth=None):
+        # The features' magnitude is needed only to explain a divergence.
+        data = self.X.data if sparse.issparse(self.X) else self.X
+        return _divergence(
+            iteration,
+            solver=self.solver,
+            learning_rate=self.learning_rate,
+            X_absmax=float(np.max(np.abs(data), initial=0.0)),
+            dtype=self.X.dtype,
+            alpha=self.alpha,
+            growth=growth,
+        )
+
+    def _record(self, training, loss, n_samples):
+        """Count a finished iteration with its (standardized) training loss.
+
+        Raises if the loss is not finite or grew by orders of magnitude from
+        the first one recorded since the network was initialized.
+        """
+        training.n_iter += 1
+        training.t += n_samples
+        if training.reference is None:
+            training.reference = loss
+        if not math.isfinite(loss):
+            raise self._diverged(training.n_iter)
+        if loss > _LOSS_GROWTH_LIMIT * max(1.0, training.reference):
+            raise self._diverged(training.n_iter, growth=(training.reference, loss))
+        training.loss_curve.new.append(float(loss * self.square_scale))
+        training.best_loss = min(training.best_loss, loss)
+
+    def _reporter(self, X, Y, sw_raw, max_epochs):
+        """Progress of this fit for callbacks and ``verbose``, in target units."""
+        y = None
+        if has_own_callbacks(self.estimator):
+            y = Y * self.y_scale + self.y_mean
+            y = y[:, 0] if self.y_ndim == 1 else y
+        return EpochReporter(
+            self.estimator,
+            X,
+            y,
+            max_epochs=max_epochs,
+            verbose=self.estimator.verbose,
+            metadata={"sample_weight": sw_raw},
+        )
+
+    def fitted_attributes(self, training, final=False):
+        """The attributes of a network fitted as far as ``training`` went.
+
+        Every array is a copy: nothing fitted shares memory with the buffers a
+        later fit updates in place.
+        """
+        W1, b1, W2, b2 = self.layout.views(training.theta)
+        scale, mean = self.y_scale, self.y_mean
+        w2 = W2 * scale
+        b2 = b2 * scale + mean
+        if self.y_ndim == 1:
+            w2, b2 = w2[:, 0].copy(), b2[0]
+        attributes = {
+            "W1_": W1.copy(),
+            "b1_": b1.copy(),
+            "w2_": w2,
+            "b2_": b2,
+            "y_scale_": float(scale),
+            "n_outputs_": self.layout.shapes["b2"][0],
+            "n_features_in_": self.X.shape[1],
+            "_y_ndim": self.y_ndim,
+        }
+        if not final:
+            return attributes
+        curves = {
+            "validation_loss_curve_": training.validation_loss_curve,
+            "validation_scores_": training.validation_scores,
+        }
+        curves = {
+            name: None if history.previous is None and not history.new else
+            history.commit()
+            for name, history in curves.items()
+        }  # fmt: skip
+        scores = curves["validation_scores_"]
+        loss_curve = training.loss_curve.commit()
+        return {
+            **attributes,
+            **curves,
+            "best_validation_score_": max(scores) if scores else None,
+            "loss_curve_": loss_curve,
+            "best_loss_": float(training.best_loss * self.square_scale),
+            "_best_loss": training.best_loss,
+            "_loss_reference": training.reference,
+            "n_iter_": training.n_iter,
+            "t_": training.t,
+            "_theta": training.theta,
+            # Plain numbers and arrays, so that a fitted model holds only standard
+            # types (skops loads it without trusting any helper class).
+            "_n_steps": training.memory.n_steps,
+            "_velocity": training.memory.velocity,
+            "_adam_m": training.memory.m,
+            "_adam_v": training.memory.v,
+            "_sizes": self.sizes,
+            "_y_mean": mean,
+            "_y_scale": scale,
+        }
+
+    # -- "gd", "sgd" and "adam"
+
+    def run_epochs(self, training, rng, incremental):
+        """Run "gd", "sgd" or "adam"; a call of partial_fit is one epoch.
+
+        Returns whether training stopped before ``max_iter`` (no improvement,
+        or a callback's request).
+        """
+        est = self.estimator
+        X, Y, sw, sw_raw = self.X, self.Y, self.sw, self.sw_raw
+        validation = None
+        if est.early_stopping and not incremental:
+            (X, Y, sw, sw_raw), validation = _validation_split(
+                X, Y, sw, sw_raw, est.validation_fraction, rng
+            )
+        epoch = self._epoch_runner(training, X, Y, sw, rng)
+        max_iter = 1 if incremental else est.max_iter
+        stopping = _NoImprovement(np.inf if validation else training.best_loss, est.tol)
+        best_theta = training.theta.copy() if validation else None
+        reporter = self._reporter(X, Y, sw_raw, max_iter)
+        stopped = False
+        for _ in range(max_iter):
+            reporter.begin_epoch(training.n_iter + 1)
+            loss = epoch()
+            self._record(training, loss, X.shape[0])
+            message = (
+                f"Epoch {training.n_iter}, loss = {training.loss_curve.new[-1]:.8f}"
+            )
+            if validation is None:
+                stopping.update(loss)
+            else:
+                val_loss = self._validate(training, *validation)
+                message += (
+                    f", validation loss = {training.validation_loss_curve.new[-1]:.8f}"
+                )
+                if stopping.update(val_loss):
+                    best_theta[:] = training.theta
+            if reporter.end_epoch(message, lambda: self.fitted_attributes(training)):
+                stopped = True  # a callback asked to stop
+                break
+            # As MLPRegressor: n_iter_no_change iterations without improvement
+            # are tolerated, the next one stops.
+            if not incremental and stopping.count > est.n_iter_no_change:
+                stopped = True
+                if est.verbose:
+                    print(
+                        f"The loss did not improve by more than tol={est.tol} for "
+                        f"{stopping.count} consecutive iterations; stopping."
+                    )
+                break
+        reporter.end()
+        if validation is not None:
+            training.theta[:] = best_theta
+        return stopped
+
+    def _validate(self, training, X_val, Y_val, sw_val):
+        """Record the held-out loss and R²; return the loss, standardized."""
+        loss, score = squared_error_and_r2(
+            X_val, Y_val, sw_val, self.layout.views(training.theta), self.activation
+        )
+        training.validation_loss_curve.new.append(loss * self.square_scale)
+        training.validation_scores.new.append(score)
+        return loss
+
+    def _epoch_runner(self, training, X, Y, sw, rng):
+        """The function that runs one epoch and returns its mean loss.
+
+        The solver's update rule, the minibatches and the buffers are chosen
+        here, once per fit.
+        """
+        est = self.estimator
+        n_samples = X.shape[0]
+        if self.solver == "gd" or est.batch_size == "auto":
+            batch_size = n_samples if self.solver == "gd" else min(200, n_samples)
+        else:
+            batch_size = min(est.batch_size, n_samples)
+        theta = training.theta
+        params = self.layout.views(theta)
+        grad = np.empty_like(theta)
+        grads = self.layout.views(grad)
+        ws = self._workspace(batch_size)
+        step = make_step(
+            self.solver, theta, self.layout.n_weights, self.learning_rate,
+            float(est.momentum), training.memory,
+        )  # fmt: skip
+        total_weight = float(sw.sum(dtype=np.float64))
+        # The penalty is alpha / S on the whole training set; each minibatch
+        # carries all of it, so that minibatch gradients are unbiased.
+        alpha = self.alpha = _penalty_per_weight(est.alpha, sw, self.exponent)
+        batches = list(gen_batches(n_samples, batch_size))
+        shuffle = est.shuffle and batch_size < n_samples
+        if shuffle:
+            buffers = (
+                None if sparse.issparse(X) else np.empty_like(X),
+                np.empty_like(Y),
+                np.empty_like(sw),
+            )
+        fixed_weights = _batch_weights(sw, batch_size)
+
+        def epoch():
+            Xs, Ys, sws = _shuffled(X, Y, sw, rng, buffers) if shuffle else (X, Y, sw)
+            weights = _batch_weights(sws, batch_size) if shuffle else fixed_weights
+            epoch_loss = 0.0
+            for batch, weight in zip(batches, weights, strict=True):
+                if weight == 0:
+                    continue
+                loss = loss_grad(
+                    Xs[batch], Ys[batch], sws[batch], params, grads, self.activation,
+                    ws, weight,
+                )  # fmt: skip
+                loss += step(grad, alpha)
+                if not math.isfinite(loss):
+                    raise self._diverged(training.n_iter + 1)
+                epoch_loss += loss * weight
+            if not np.isfinite(theta).all():
+                raise self._diverged(training.n_iter + 1)
+            return epoch_loss / total_weight
+
+        return epoch
+
+    # -- "lbfgs"
+
+    def run_lbfgs(self, training):
+        """Run L-BFGS-B; return whether it stopped before ``max_iter``."""
+        est = self.estimator
+        X, Y, sw = self.X, self.Y, self.sw
+        theta = training.theta
+        params = self.layout.views(theta)
+        grad = np.empty_like(theta)
+        grads = self.layout.views(grad)
+        ws = self._workspace(X.shape[0])
+        alpha = self.alpha = _penalty_per_weight(est.alpha, sw, self.exponent)
+        n_weights = self.layout.n_weights
+        reporter = self._reporter(X, Y, self.sw_raw, est.max_iter)
+
+        def fun(x):
+            theta[:] = x
+            loss = loss_grad(X, Y, sw, params, grads, self.activation, ws)
+            loss += add_l2_penalty(theta, grad, n_weights, alpha)
+            return loss, grad.astype(np.float64)
+
+        def callback(intermediate_result):
+            # scipy reports each finished iteration; it is one epoch of gd
+            theta[:] = intermediate_result.x
+            loss = float(intermediate_result.fun)
+            reporter.begin_epoch(training.n_iter + 1)
+            self._record(training, loss, X.shape[0])
+            message = (
+                f"Epoch {training.n_iter}, loss = {training.loss_curve.new[-1]:.8f}"
+            )
+            if reporter.end_epoch(message, lambda: self.fitted_attributes(training)):
+                raise StopIteration  # a callback asked to stop
+
+        start = training.n_iter
+        result = lbfgs(fun, theta, est.max_iter, est.tol, callback)
+        reporter.end()
+        theta[:] = result.x
+        if not np.isfinite(theta).all() or not np.isfinite(result.fun):
+            raise self._diverged(max(1, int(result.nit)))
+        if training.n_iter == start:
+            # No iteration finished (the start was already optimal).
+            self._record(training, float(result.fun), 0)
+            training.n_iter -= 1
+        return result.status != 1
 
 
 class TwoLayerReLURegressor(
@@ -150,19 +686,22 @@ class TwoLayerReLURegressor(
     tol : float, default=1e-4
         Training stops when the loss (or, with ``early_stopping``, the validation
         loss), in standardized target units, has not improved by at least ``tol``
-        for ``n_iter_no_change`` consecutive iterations. For ``"lbfgs"``, the
-        tolerance on the projected gradient.
+        for more than ``n_iter_no_change`` consecutive iterations, as in
+        ``MLPRegressor``. For ``"lbfgs"``, the tolerance on the projected
+        gradient.
 
-    n_iter_no_change : int, default=10
-        See ``tol``. Not used by ``"lbfgs"``.
+    n_iter_no_change : int or np.inf, default=10
+        See ``tol``; ``np.inf`` switches that stop off. Not used by ``"lbfgs"``.
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data and stop
-        when the loss on it stops improving; the parameters of the best epoch are
-        kept. Not used by ``"lbfgs"``.
+        when the loss on it stops improving; the parameters of the best epoch of
+        the call are kept. Not used by ``"lbfgs"``; :meth:`partial_fit` refuses
+        it, as ``MLPRegressor`` does.
 
     validation_fraction : float, default=0.1
-        The fraction of the training data held out with ``early_stopping``.
+        The fraction of the training data held out with ``early_stopping``
+        (rounded up); at least 2 samples must be held out and 1 left.
 
     shuffle : bool, default=True
         Whether to shuffle the samples at each epoch of ``"sgd"`` and ``"adam"``.
@@ -201,22 +740,39 @@ class TwoLayerReLURegressor(
 
     loss_curve_ : list of float
         The objective ``L`` (see Notes), in squared target units, at each
-        iteration. For ``"sgd"`` and ``"adam"``, the average over the epoch's
-        minibatches of the minibatch objective.
+        iteration since the network was initialized: calls of
+        :meth:`partial_fit` and warm-started calls of :meth:`fit` extend it, a
+        fit that starts over starts it anew. For ``"sgd"`` and ``"adam"``, the
+        average over the epoch's minibatches of the minibatch objective. The
+        values overflow to ``inf`` for targets beyond about 1e154 (the fit does
+        not: it works in standardized units).
 
     best_loss_ : float
-        The smallest value in ``loss_curve_``.
+        The smallest value in ``loss_curve_``, also with ``early_stopping``
+        (where ``MLPRegressor`` sets it to None).
 
     validation_loss_curve_ : list of float or None
         With ``early_stopping``, the mean squared error ``J`` on the held-out
         data after each iteration, in squared target units; None otherwise.
+        It grows and starts over with ``loss_curve_``.
+
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the coefficient of determination R² on the
+        held-out data after each iteration (as ``MLPRegressor``); None
+        otherwise. It grows and starts over with ``loss_curve_``.
+
+    best_validation_score_ : float or None
+        The largest value in ``validation_scores_``; None without
+        ``early_stopping``.
 
     n_iter_ : int
-        The number of iterations run.
+        The number of iterations run by the last call of :meth:`fit` (a
+        warm-started fit with ``max_iter=3`` reports 3) or of
+        :meth:`partial_fit` (always 1), as in ``MLPRegressor``.
 
     t_ : int
-        The number of training samples seen by the solver during fitting
-        (counting repeats), as in scikit-learn's ``MLPRegressor``.
+        The number of training samples seen by the solver since the network
+        was initialized (counting repeats), as in ``MLPRegressor``.
 
     n_outputs_ : int
         The number of outputs.
@@ -268,7 +824,17 @@ class TwoLayerReLURegressor(
 
     Training works in place on preallocated buffers and processes large batches
     in blocks of rows, so that ``"gd"`` and large minibatches run near the speed
-    of the matrix products.
+    of the matrix products. Sparse ``X`` enters only through sparse × dense
+    products.
+
+    A fit works on its own copy of the parameters and commits the result when
+    it succeeds: a fit that raises, including on ``KeyboardInterrupt``, leaves
+    the estimator as it was before the call. A fit whose loss becomes
+    non-finite, or grows by orders of magnitude, raises a ``ValueError`` that
+    names the likely cause (features too large, ``alpha``, ``learning_rate``)
+    instead of returning non-finite weights. To stop a fit early and keep its
+    model, use a callback (see :meth:`set_callbacks`): a callback's request to
+    stop is honoured by every solver.
 
     References
     ----------
@@ -306,7 +872,10 @@ class TwoLayerReLURegressor(
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "shuffle": ["boolean"],
@@ -356,6 +925,7 @@ class TwoLayerReLURegressor(
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = True
         return tags
 
     # ------------------------------------------------------------------ fitting
@@ -366,8 +936,9 @@ class TwoLayerReLURegressor(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The training input samples.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The training input samples. Sparse input is used as CSR, never
+            densified.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values, on any scale.
@@ -381,8 +952,7 @@ class TwoLayerReLURegressor(
         self : object
             The fitted regressor.
         """
-        warm = self.warm_start and hasattr(self, "_theta")
-        return self._fit(X, y, sample_weight, incremental=False, warm=warm)
+        return self._fit(X, y, sample_weight, incremental=False)
 
     def _partial_fit_available(self):
         return self.solver in ("sgd", "adam")
@@ -392,12 +962,13 @@ class TwoLayerReLURegressor(
     def partial_fit(self, X, y, sample_weight=None):
         """Update the network with one epoch over ``X`` and ``y``.
 
-        Only for the minibatch solvers ``"sgd"`` and ``"adam"``. The first call
-        initializes the network, including the target's scale, from its data.
+        Only for the minibatch solvers ``"sgd"`` and ``"adam"``, and without
+        ``early_stopping``. The first call initializes the network, including
+        the target's scale, from its data.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The training input samples.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -411,374 +982,159 @@ class TwoLayerReLURegressor(
         self : object
             The updated regressor.
         """
-        warm = hasattr(self, "_theta")
-        return self._fit(X, y, sample_weight, incremental=True, warm=warm)
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: there is no "
+                "held-out data to stop on; set early_stopping=False."
+            )
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight, incremental):
+        """Train on local state, then commit it; nothing on self changes before."""
+        refuse_array_api_input(
+            self, _NO_ARRAY_API_TRAINING, X=X, y=y, sample_weight=sample_weight
+        )
+        warm = hasattr(self, "_theta") and (incremental or self.warm_start)
+        X, Y, sw, sw_raw, exponent, y_ndim, names = self._validate_training_data(
+            X, y, sample_weight, reset=not warm
+        )
+        if warm:
+            self._check_continuable(y_ndim)
+        rng = check_random_state(self.random_state)
+        if warm:
+            training = self._resume(incremental)
+            y_mean, y_scale = self._y_mean, self._y_scale
+            Y = (Y - y_mean) / y_scale
+        else:
+            y_mean, y_scale, Y = _standardization(Y, sw)
+            training = self._start(X.shape[1], Y.shape[1], X.dtype, rng)
+        fit = _Fit(self, X, Y, sw, sw_raw, exponent, (y_mean, y_scale, y_ndim))
+        # Overflow is detected by the finiteness checks, which raise a clearer error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.solver == "lbfgs":
+                converged = fit.run_lbfgs(training)
+            else:
+                converged = fit.run_epochs(training, rng, incremental)
+        self._commit(fit.fitted_attributes(training, final=True), names)
+        if not incremental and not converged:
+            _warn_not_converged(self.solver, self.max_iter)
+        return self
 
     def _validate_training_data(self, X, y, sample_weight, reset):
+        if sparse.issparse(y):
+            raise ValueError(
+                f"y is a sparse {type(y).__name__}; {type(self).__name__} needs a "
+                "dense target: pass y.toarray()."
+            )
+        # validate_data records the number and names of the features on the
+        # estimator it is given: on a new fit, a stand-in, so that nothing on
+        # self changes before the fit succeeds.
+        target = copy.copy(self) if reset else self
         X, y = validate_data(
-            self,
+            target,
             X,
             y,
             reset=reset,
+            accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
             order="C",
             multi_output=True,
             y_numeric=True,
         )
-        dtype = X.dtype
-        if not reset and dtype != self._theta.dtype:
+        if not reset and X.dtype != self._theta.dtype:
             X = X.astype(self._theta.dtype)
-            dtype = X.dtype
-        # Own copies: the target is standardized in place, and the kernels are
-        # compiled for writable arrays.
+        if sparse.issparse(X):
+            X = check_compressed_structure(X.tocsr())
+        dtype = X.dtype
+        largest = float(np.max(np.abs(y), initial=0.0))
+        if largest > float(np.finfo(dtype).max):
+            raise ValueError(
+                f"y holds values up to {largest:g}, which do not fit in {dtype.name}, "
+                f"the dtype of X (and of the network); pass X as float64."
+            )
         Y = np.array(y, dtype=dtype, order="C", copy=True)
         Y = Y.reshape(Y.shape[0], -1)
-        sw = _validated_weights(sample_weight, X)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs, but this {type(self).__name__} was "
                 f"fitted with {self.n_outputs_} outputs."
             )
-        return X, Y, sw, y.ndim
+        sw, sw_raw, exponent = _normalized_weights(sample_weight, X)
+        names = {
+            name: getattr(target, name)
+            for name in ("n_features_in_", "feature_names_in_")
+            if hasattr(target, name)
+        }
+        return X, Y, sw, sw_raw, exponent, y.ndim, names
 
-    def _initialize(self, Y, sw, y_ndim, n_features, dtype, rng):
-        n_outputs = Y.shape[1]
-        self.n_outputs_ = n_outputs
-        self._y_ndim = y_ndim
-        weights = sw.astype(np.float64) / float(sw.sum(dtype=np.float64))
-        mean = weights @ Y.astype(np.float64)
-        var = weights @ (Y.astype(np.float64) - mean) ** 2
-        scale = float(np.sqrt(np.mean(var)))
-        if not (np.isfinite(scale) and scale > 0):
-            scale = 1.0
-        self._y_mean = mean.astype(dtype)
-        self._y_scale = dtype.type(scale)
+    def _check_continuable(self, y_ndim):
+        if y_ndim != self._y_ndim:
+            raise ValueError(
+                f"y is {y_ndim}-D, but this {type(self).__name__} was fitted with "
+                f"a {self._y_ndim}-D y."
+            )
+        width = self._sizes[1]
+        if width != self.n_hidden:
+            raise ValueError(
+                f"n_hidden={self.n_hidden} differs from the width {width} of the "
+                "fitted network, which warm_start or partial_fit continue; set "
+                "warm_start=False to start a new network."
+            )
 
-        # Plain integers, so that a fitted model holds only standard types
-        # (skops loads it without trusting any helper class).
-        self._sizes = (n_features, self.n_hidden, n_outputs)
-        layout = self._layout
+    def _start(self, n_features, n_outputs, dtype, rng):
+        """A new network with random weights, and an empty history."""
+        layout = _Layout(n_features, self.n_hidden, n_outputs)
         theta = np.zeros(layout.size, dtype=dtype)
         W1, _, W2, _ = layout.views(theta)
         gain = 2.0 if self.activation == "relu" else 1.0
         W1[...] = rng.standard_normal(W1.shape) * np.sqrt(gain / n_features)
         W2[...] = rng.standard_normal(W2.shape) * np.sqrt(_W2_GAIN / self.n_hidden)
-        self._theta = theta
-        self._reset_solver_state()
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.loss_curve_ = []
-        self.best_loss_ = np.inf
-        self.validation_loss_curve_ = None
-
-    def _reset_solver_state(self):
-        self._n_steps = 0
-        self._velocity = np.zeros_like(self._theta)
-        self._adam_m = np.zeros_like(self._theta)
-        self._adam_v = np.zeros_like(self._theta)
-
-    def _fit(self, X, y, sample_weight, incremental, warm):
-        refuse_array_api_input(
-            self, _NO_ARRAY_API_TRAINING, X=X, y=y, sample_weight=sample_weight
-        )
-        # A fit that fails must leave the estimator as it was: keep copies of the
-        # state that training updates in place.
-        saved = {
-            name: value.copy() if isinstance(value, (np.ndarray, list)) else value
-            for name, value in self.__dict__.items()
-        }
-        try:
-            return self._fit_or_raise(X, y, sample_weight, incremental, warm)
-        except Exception:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
-
-    def _fit_or_raise(self, X, y, sample_weight, incremental, warm):
-        X, Y, sw, y_ndim = self._validate_training_data(
-            X, y, sample_weight, reset=not warm
-        )
-        if warm and (y_ndim != self._y_ndim):
-            raise ValueError(
-                f"y is {y_ndim}-D, but this {type(self).__name__} was fitted with "
-                f"a {self._y_ndim}-D y."
-            )
-        if warm and self._layout.shapes["b1"][0] != self.n_hidden:
-            raise ValueError(
-                f"n_hidden={self.n_hidden} differs from the width "
-                f"{self._layout.shapes['b1'][0]} of the fitted network, which "
-                "warm_start or partial_fit continue; set warm_start=False to start "
-                "a new network."
-            )
-        n_features = X.shape[1]
-        dtype = X.dtype
-        rng = check_random_state(self.random_state)
-        if not warm:
-            self._initialize(Y, sw, y_ndim, n_features, dtype, rng)
-        elif not incremental:
-            self._reset_solver_state()
-        Y -= self._y_mean
-        Y /= self._y_scale
-        # Overflow is detected by the finiteness checks, which raise a clearer error.
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sw)
-            else:
-                self._fit_iterative(X, Y, sw, rng, incremental)
-        self._export_parameters()
-        return self
-
-    def _fit_iterative(self, X, Y, sw, rng, incremental):
-        """Run "gd", "sgd" or "adam"; a call of partial_fit is one epoch."""
-        solver = self.solver
-        learning_rate = self.learning_rate
-        if learning_rate is None:
-            learning_rate = _DEFAULT_LEARNING_RATES[solver]
-        early_stopping = self.early_stopping and not incremental
-        X_val = None
-        if early_stopping:
-            n_val = math.ceil(self.validation_fraction * X.shape[0])
-            if X.shape[0] - n_val < 1 or n_val < 1:
-                raise ValueError(
-                    f"early_stopping=True with validation_fraction="
-                    f"{self.validation_fraction} leaves no training sample out of "
-                    f"n_samples={X.shape[0]}; use more samples or "
-                    "early_stopping=False."
-                )
-            order = rng.permutation(X.shape[0])
-            val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-            X_val, Y_val, sw_val = X[val], Y[val], sw[val]
-            if not sw_val.sum() > 0:
-                sw_val = np.ones_like(sw_val)
-            X, Y, sw = X[train], Y[train], sw[train]
-            if not sw.sum() > 0:
-                raise ValueError(
-                    "The samples left for training by early_stopping all have "
-                    "zero weight; use early_stopping=False."
-                )
-        n_samples = X.shape[0]
-        if solver == "gd":
-            batch_size = n_samples
-        elif self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            batch_size = min(self.batch_size, n_samples)
-
-        layout = self._layout
-        theta = self._theta
-        params = layout.views(theta)
-        grad = np.empty_like(theta)
-        grads = layout.views(grad)
-        n_hidden, n_outputs = layout.shapes["W2"]
-        rows = min(batch_size, block_rows(n_hidden))
-        ws = Workspace(rows, X.shape[1], n_hidden, n_outputs, X.dtype)
-        n_weights = layout.n_weights
-        momentum = float(self.momentum)
-        velocity, adam_m, adam_v = self._velocity, self._adam_m, self._adam_v
-
-        total_weight = float(sw.sum(dtype=np.float64))
-        # The penalty is alpha / S on the whole training set; each minibatch
-        # carries all of it, so that minibatch gradients are unbiased.
-        alpha = float(self.alpha) / total_weight
-        shuffle = self.shuffle and batch_size < n_samples
-        batches = list(gen_batches(n_samples, batch_size))
-        if shuffle:
-            Xs, Ys, sws = np.empty_like(X), np.empty_like(Y), np.empty_like(sw)
-        else:
-            Xs, Ys, sws = X, Y, sw
-            batch_weights = _batch_weights(sw, batch_size)
-        max_iter = 1 if incremental else self.max_iter
-        n_steps = self._n_steps
-
-        if early_stopping:
-            val_ws = Workspace(
-                min(X_val.shape[0], ws.rows), X.shape[1], n_hidden, n_outputs, X.dtype
-            )
-            val_grad = np.empty_like(theta)
-            val_grads = layout.views(val_grad)
-            best_val, best_theta = np.inf, theta.copy()
-            self.validation_loss_curve_ = []
-        elif not incremental:
-            self.validation_loss_curve_ = None
-        best_loss = self.best_loss_ / self._y_scale**2
-        no_improvement = 0
-        converged = False
-        reporter = self._reporter(X, Y, sw, max_iter)
-        for _ in range(max_iter):
-            iteration = self.n_iter_ + 1
-            reporter.begin_epoch(iteration)
-            if shuffle:
-                order = rng.permutation(n_samples)
-                np.take(X, order, axis=0, out=Xs)
-                np.take(Y, order, axis=0, out=Ys)
-                np.take(sw, order, out=sws)
-                batch_weights = _batch_weights(sws, batch_size)
-            epoch_loss = 0.0
-            for batch, weight in zip(batches, batch_weights, strict=True):
-                if weight == 0:
-                    continue
-                loss = loss_grad(
-                    Xs[batch], Ys[batch], sws[batch], params, grads, self.activation,
-                    ws, weight,
-                )  # fmt: skip
-                n_steps += 1
-                if solver == "adam":
-                    penalty = adam_step(
-                        theta, grad, n_weights, alpha, learning_rate, n_steps,
-                        adam_m, adam_v,
-                    )  # fmt: skip
-                elif solver == "sgd":
-                    penalty = momentum_step(
-                        theta, grad, n_weights, alpha, learning_rate, momentum, velocity
-                    )
-                else:
-                    penalty = gd_step(theta, grad, n_weights, alpha, learning_rate)
-                loss += penalty
-                if not math.isfinite(loss):
-                    raise _diverged(iteration, learning_rate)
-                epoch_loss += loss * weight
-            if not np.isfinite(theta).all():
-                raise _diverged(iteration, learning_rate)
-            epoch_loss /= total_weight
-            self.n_iter_ += 1
-            self.t_ += n_samples
-            self._n_steps = n_steps
-            self.loss_curve_.append(float(epoch_loss * self._y_scale**2))
-            message = f"Epoch {iteration}, loss = {self.loss_curve_[-1]:.8f}"
-            if early_stopping:
-                val_loss = loss_grad(
-                    X_val, Y_val, sw_val, params, val_grads, self.activation, val_ws
-                )
-                self.validation_loss_curve_.append(float(val_loss * self._y_scale**2))
-                message += f", validation loss = {self.validation_loss_curve_[-1]:.8f}"
-            if early_stopping:
-                improved = val_loss < best_val - self.tol
-                if val_loss < best_val:
-                    best_val = val_loss
-                    best_theta[:] = theta
-            else:
-                improved = epoch_loss < best_loss - self.tol
-            best_loss = min(best_loss, epoch_loss)
-            self.best_loss_ = float(best_loss * self._y_scale**2)
-            no_improvement = 0 if improved else no_improvement + 1
-            if reporter.end_epoch(message, self._fitted_attributes):
-                converged = True  # a callback asked to stop
-                break
-            if not incremental and no_improvement >= self.n_iter_no_change:
-                converged = True
-                if self.verbose:
-                    print(
-                        f"The loss did not improve by more than tol={self.tol} for "
-                        f"{self.n_iter_no_change} consecutive iterations; stopping."
-                    )
-                break
-        reporter.end()
-        if early_stopping:
-            theta[:] = best_theta
-        if not incremental and not converged:
-            warnings.warn(
-                f"The {solver} solver reached max_iter={self.max_iter} iterations "
-                "and the optimization has not converged yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-    def _reporter(self, X, Y, sw, max_epochs):
-        """Progress of this fit for callbacks and ``verbose``, in target units."""
-        y = None
-        if getattr(self, "_skl_callbacks", None):
-            y = Y * self._y_scale + self._y_mean
-            y = y[:, 0] if self._y_ndim == 1 else y
-        return EpochReporter(
-            self,
-            X,
-            y,
-            max_epochs=max_epochs,
-            verbose=self.verbose,
-            metadata={"sample_weight": sw},
+        validation = ([], []) if self.early_stopping else (None, None)
+        return _Training(
+            theta,
+            SolverMemory(layout.size, dtype),
+            t=0,
+            loss_curve=None,
+            best_loss=np.inf,
+            reference=None,
+            validation=validation,
         )
 
-    def _fit_lbfgs(self, X, Y, sw):
-        layout = self._layout
-        theta = self._theta
-        params = layout.views(theta)
-        grad = np.empty_like(theta)
-        grads = layout.views(grad)
-        n_hidden, n_outputs = layout.shapes["W2"]
-        ws = Workspace(
-            min(X.shape[0], block_rows(n_hidden)),
-            X.shape[1],
-            n_hidden,
-            n_outputs,
-            X.dtype,
+    def _resume(self, incremental):
+        """The fitted network and history, for warm_start or partial_fit.
+
+        The parameters and the solver's memory are copied (the fit works on
+        them in place); the histories are extended only when the fit commits.
+        """
+        memory = SolverMemory(self._theta.shape[0], self._theta.dtype)
+        if incremental:
+            memory.n_steps = self._n_steps
+            memory.velocity[:] = self._velocity
+            memory.m[:] = self._adam_m
+            memory.v[:] = self._adam_v
+        # (.get: models saved before validation_scores_ existed lack it)
+        validation = (
+            self.validation_loss_curve_,
+            self.__dict__.get("validation_scores_"),
         )
-        alpha = float(self.alpha) / float(sw.sum(dtype=np.float64))
-        last = {"loss": np.inf}
+        if self.early_stopping and None in validation:
+            validation = ([], [])
+        return _Training(
+            self._theta.copy(),
+            memory,
+            t=self.t_,
+            loss_curve=self.loss_curve_,
+            best_loss=self.__dict__.get("_best_loss", np.inf),
+            reference=self.__dict__.get("_loss_reference"),
+            validation=validation,
+        )
 
-        def fun(x):
-            theta[:] = x
-            loss = loss_grad(X, Y, sw, params, grads, self.activation, ws)
-            loss += add_l2_penalty(theta, grad, layout.n_weights, alpha)
-            last["loss"] = loss
-            return loss, grad.astype(np.float64)
-
-        scale2 = float(self._y_scale) ** 2
-
-        reporter = self._reporter(X, Y, sw, self.max_iter)
-
-        def callback(x):
-            # scipy reports each finished iteration; it is one epoch of gd
-            self.loss_curve_.append(float(last["loss"] * scale2))
-            iteration = self.n_iter_ + len(self.loss_curve_) - n_curve
-            reporter.begin_epoch(iteration)
-            message = f"Epoch {iteration}, loss = {self.loss_curve_[-1]:.8f}"
-            reporter.end_epoch(message, self._fitted_attributes)
-
-        self.validation_loss_curve_ = None
-        n_curve = len(self.loss_curve_)
-        result = lbfgs(fun, theta, self.max_iter, self.tol, callback)
-        reporter.end()
-        theta[:] = result.x
-        n_iter = int(result.nit)
-        if not np.isfinite(theta).all() or not np.isfinite(result.fun):
-            raise _diverged(self.n_iter_ + n_iter, float("nan"))
-        if len(self.loss_curve_) == n_curve:
-            self.loss_curve_.append(float(result.fun) * scale2)
-        self.n_iter_ += n_iter
-        self.t_ += X.shape[0] * n_iter
-        self.best_loss_ = float(min(self.loss_curve_))
-        if result.status == 1:
-            warnings.warn(
-                f"The lbfgs solver reached max_iter={self.max_iter} iterations "
-                "and the optimization has not converged yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-    @property
-    def _layout(self):
-        return _Layout(*self._sizes)
-
-    def _export_parameters(self):
-        """Express the learned parameters in the target's units as W1_ ... b2_."""
-        for name, value in self._fitted_attributes().items():
+    def _commit(self, attributes, names):
+        """Store a successful fit's attributes, the only place a fit writes."""
+        if "feature_names_in_" not in names:
+            self.__dict__.pop("feature_names_in_", None)
+        for name, value in {**names, **attributes}.items():
             setattr(self, name, value)
-
-    def _fitted_attributes(self):
-        """W1_, b1_, w2_, b2_ and y_scale_ from the parameters being learned."""
-        W1, b1, W2, b2 = self._layout.views(self._theta)
-        scale, mean = self._y_scale, self._y_mean
-        w2 = W2 * scale
-        b2 = b2 * scale + mean
-        if self._y_ndim == 1:
-            w2, b2 = w2[:, 0].copy(), b2[0]
-        return {
-            "W1_": W1.copy(),
-            "b1_": b1.copy(),
-            "w2_": w2,
-            "b2_": b2,
-            "y_scale_": float(scale),
-        }
 
     # --------------------------------------------------------------- prediction
 
@@ -788,17 +1144,45 @@ class TwoLayerReLURegressor(
         return W2, b2
 
     def _validate_predict_data(self, X):
+        if self._is_ready_to_predict(X):
+            return X
         X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], order="C"
+            self,
+            X,
+            reset=False,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            order="C",
         )
+        if sparse.issparse(X):
+            X = check_compressed_structure(X.tocsr())
         return X.astype(self.W1_.dtype, copy=False)
+
+    def _is_ready_to_predict(self, X):
+        """Whether X is an array that validate_data would return unchanged.
+
+        A NumPy array of the parameters' dtype and the fitted width, without
+        feature names to check, C-contiguous and finite, is what validation
+        returns as it is; recognizing it directly keeps predicting a few rows
+        cheap.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and X.dtype == self.W1_.dtype
+            and X.flags.c_contiguous
+            and "feature_names_in_" not in self.__dict__
+            and bool(np.isfinite(X).all())
+        )
 
     def predict(self, X):
         """Predict with the fitted network, ``f(x) = w2ᵀ g(W1ᵀ x + b1) + b2``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input samples.
 
         Returns
@@ -807,13 +1191,49 @@ class TwoLayerReLURegressor(
             The predictions, in the parameters' dtype; 2-D when the training
             target was 2-D.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "W1_")
         if array_api.handles(X):
             return array_api.predict(self, X)
         X = self._validate_predict_data(X)
         W2, b2 = self._output_parameters()
         Z = predict(X, self.W1_, self.b1_, W2, b2, self.activation)
         return Z[:, 0] if self._y_ndim == 1 else Z
+
+    def score(self, X, y, sample_weight=None):
+        """The coefficient of determination R² of the predictions on ``X``.
+
+        As :meth:`sklearn.base.RegressorMixin.score` (which uses
+        :func:`~sklearn.metrics.r2_score`), except that the target and the
+        predictions are first divided by the power of two nearest their
+        largest magnitude: the result has the same bits on ordinary scales,
+        and the squares can neither overflow nor underflow on extreme ones.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The true values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        score : float
+            R² of ``self.predict(X)`` against ``y``.
+        """
+        y_pred = self.predict(X)
+        y_true = np.asarray(y, dtype=np.float64)
+        if y_true.shape == y_pred.shape:
+            magnitudes = np.abs(np.concatenate([y_true.ravel(), y_pred.ravel()]))
+            largest = float(np.max(magnitudes, initial=0.0))
+            if np.isfinite(largest) and largest > 0:
+                exponent = math.frexp(largest)[1]
+                y_true = np.ldexp(y_true, -exponent)
+                y_pred = np.ldexp(y_pred.astype(np.float64), -exponent)
+        return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
 
     def loss_gradient(self, X, y, sample_weight=None):
         """The objective that ``fit`` minimizes, and its gradient, at the fit.
@@ -857,6 +1277,11 @@ class TwoLayerReLURegressor(
         check_is_fitted(self)
         if array_api.handles(X):
             return array_api.loss_gradient(self, X, y, sample_weight)
+        if sparse.issparse(y):
+            raise ValueError(
+                f"y is a sparse {type(y).__name__}; loss_gradient needs a dense "
+                "target: pass y.toarray()."
+            )
         X = self._validate_predict_data(X)
         dtype = X.dtype
         Y = np.array(y, dtype=dtype, order="C", copy=True)
@@ -869,7 +1294,7 @@ class TwoLayerReLURegressor(
             )
         if not np.isfinite(Y).all():
             raise ValueError("y contains NaN or infinity.")
-        sw = _validated_weights(sample_weight, X)
+        sw, _, exponent = _normalized_weights(sample_weight, X)
         W2, b2 = self._output_parameters()
         params = (self.W1_, self.b1_, W2, b2)
         gW1, gb1 = np.empty_like(self.W1_), np.empty_like(self.b1_)
@@ -883,7 +1308,7 @@ class TwoLayerReLURegressor(
             dtype,
         )
         loss = loss_grad(X, Y, sw, params, (gW1, gb1, gW2, gb2), self.activation, ws)
-        alpha = float(self.alpha) / float(sw.sum(dtype=np.float64))
+        alpha = _penalty_per_weight(self.alpha, sw, exponent)
         if alpha:
             alpha_W1 = alpha * self.y_scale_**2
             loss += alpha_W1 * float(np.vdot(self.W1_, self.W1_))

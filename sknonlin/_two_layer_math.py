@@ -11,7 +11,8 @@ weights ``s_i`` is ``J = Σ s_i J_i / Σ s_i``. With ``h = W1ᵀ x + b1`` and
 * ``∂J_i/∂W1 = x (g'(h) ⊙ W2 r)ᵀ`` and ``∂J_i/∂b1 = g'(h) ⊙ W2 r``.
 
 The functions here take arrays that are already validated, C-contiguous and of one
-floating dtype, and write into preallocated buffers (a :class:`Workspace`) so that a
+floating dtype (``X`` may also be a CSR matrix or array, multiplied as it is,
+never densified), and write into preallocated buffers (a :class:`Workspace`) so that a
 training loop allocates nothing per minibatch. Large sets of rows are processed in
 blocks so that the ``(rows, n_hidden)`` intermediates stay in cache; no gradient with
 respect to ``X`` is ever formed.
@@ -19,6 +20,7 @@ respect to ``X`` is ever formed.
 
 import numpy as np
 from numba import njit
+from scipy import sparse
 
 from sknonlin._activations import ACTIVATIONS, ACTIVATIONS_WITH_DERIVATIVE
 
@@ -54,7 +56,7 @@ class Workspace:
         self.gW1 = np.empty((n_features, n_hidden), dtype=dtype)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def backprop(H, D, Z, Y, sw, scale, W2, b2, gW2, gb1, gb2, accumulate):
     """Backpropagate the squared error through the output layer, in place.
 
@@ -101,9 +103,20 @@ def backprop(H, D, Z, Y, sw, scale, W2, b2, gW2, gb1, gb2, accumulate):
     return loss
 
 
+def _product(X, W, out=None):
+    """``X @ W`` for a dense or sparse ``X`` and a dense ``W``, into ``out``."""
+    if not sparse.issparse(X):
+        return np.matmul(X, W, out=out)
+    XW = X @ W
+    if out is None:
+        return np.ascontiguousarray(XW)
+    out[...] = XW
+    return out
+
+
 def predict(X, W1, b1, W2, b2, activation):
     """Return the network's outputs ``g(X W1 + b1) W2 + b2``, shape (n, n_outputs)."""
-    H = np.matmul(X, W1)
+    H = _product(X, W1)
     ACTIVATIONS[activation](H, b1)
     Z = np.matmul(H, W2)
     Z += b2
@@ -150,7 +163,7 @@ def loss_grad(X, Y, sw, params, grads, activation, ws, sw_sum=None):
         first = start == 0
         Xb = X[start:stop]
         H, D, Z = ws.H[:m], ws.D[:m], ws.Z[:m]
-        np.matmul(Xb, W1, out=H)
+        _product(Xb, W1, out=H)
         forward(H, b1, D)
         np.matmul(H, W2, out=Z)
         # After this, H holds the hidden layer's delta (r W2ᵀ) ⊙ g'(h).
@@ -159,8 +172,42 @@ def loss_grad(X, Y, sw, params, grads, activation, ws, sw_sum=None):
             not first,
         )  # fmt: skip
         if first:
-            np.matmul(Xb.T, H, out=gW1)
+            _product(Xb.T, H, out=gW1)
         else:
-            np.matmul(Xb.T, H, out=ws.gW1)
+            _product(Xb.T, H, out=ws.gW1)
             gW1 += ws.gW1
     return loss * scale
+
+
+def squared_error_and_r2(X, Y, sw, params, activation):
+    """The loss ``J`` of the network on (X, Y) and its R², without a gradient.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_outputs)
+    sw : ndarray of shape (n_samples,)
+        Sample weights; their sum must be positive.
+    params : tuple of ndarray
+        ``(W1, b1, W2, b2)``.
+    activation : str
+        A key of :data:`~sknonlin._activations.ACTIVATIONS`.
+
+    Returns
+    -------
+    loss : float
+        ``J = Σ s_i ||y_i - z_i||² / Σ s_i``.
+    r2 : float
+        The weighted coefficient of determination, averaged over the outputs
+        (as :func:`sklearn.metrics.r2_score`); an output whose target is
+        constant counts 1 if it is predicted exactly and 0 otherwise.
+    """
+    Z = predict(X, *params, activation)
+    w = sw.astype(np.float64) / float(sw.sum(dtype=np.float64))
+    residual = Z.astype(np.float64) - Y
+    sse = w @ (residual * residual)
+    centred = Y - w @ Y.astype(np.float64)
+    sst = w @ (centred * centred)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), sse == 0)
+    return float(sse.sum()), float(np.mean(r2))

@@ -22,8 +22,9 @@ from sknonlin import (
     PolynomialFeatureMap,
     TwoLayerReLURegressor,
 )
-from sknonlin._callbacks import CALLBACKS_AVAILABLE
 from sknonlin.utils import all_estimators
+
+_CALLBACKS = "callbacks (set_callbacks, ProgressBar, ScoringMonitor)"
 
 # -- metadata routing ----------------------------------------------------------
 
@@ -51,6 +52,9 @@ def _weighted_pipeline(degree=2):
     )
 
 
+@pytest.mark.requires_sklearn(
+    "1.8", reason="a grid search routes sample_weight to Pipeline.score"
+)
 def test_sample_weight_is_routed_through_pipeline_and_grid_search(routing):
     X, y = load_diabetes(return_X_y=True)
     sample_weight = _weights(X.shape[0])
@@ -60,6 +64,7 @@ def test_sample_weight_is_routed_through_pipeline_and_grid_search(routing):
         cv=KFold(3, shuffle=True, random_state=0),
     )
     with warnings.catch_warnings():
+        # short lbfgs fits keep the test fast; routing is tested, not convergence
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y, sample_weight=sample_weight)
         degree = search.best_params_["polynomialfeaturemap__degree"]
@@ -117,6 +122,7 @@ def _iterative_cases():
 )
 def test_verbose_prints_one_line_per_epoch(estimator, X, y, capsys):
     with warnings.catch_warnings():
+        # a few epochs to count, stopped by max_iter on purpose
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.set_params(verbose=1).fit(X, y)
     out = capsys.readouterr().out.splitlines()
@@ -126,7 +132,7 @@ def test_verbose_prints_one_line_per_epoch(estimator, X, y, capsys):
     assert word in lines[-1]
 
 
-@pytest.mark.skipif(not CALLBACKS_AVAILABLE, reason="needs scikit-learn >= 1.9")
+@pytest.mark.requires_sklearn("1.9", reason=_CALLBACKS)
 @pytest.mark.parametrize(
     "estimator, X, y", _iterative_cases(), ids=lambda v: type(v).__name__
 )
@@ -136,6 +142,7 @@ def test_scoring_monitor_sees_every_epoch(estimator, X, y):
     scoring = "r2" if isinstance(estimator, TwoLayerReLURegressor) else "accuracy"
     monitor = ScoringMonitor(scoring=scoring)
     with warnings.catch_warnings():
+        # a few epochs to score, stopped by max_iter on purpose
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.set_callbacks(monitor).fit(X, y)
     rows = monitor.get_logs().data
@@ -145,7 +152,7 @@ def test_scoring_monitor_sees_every_epoch(estimator, X, y):
     assert rows[-1][scoring] == pytest.approx(estimator.score(X, y), rel=1e-6)
 
 
-@pytest.mark.skipif(not CALLBACKS_AVAILABLE, reason="needs scikit-learn >= 1.9")
+@pytest.mark.requires_sklearn("1.9", reason=_CALLBACKS)
 def test_progress_bar_runs_through_a_fit():
     pytest.importorskip("rich")
     from sklearn.callback import ProgressBar
@@ -153,12 +160,11 @@ def test_progress_bar_runs_through_a_fit():
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     regressor = TwoLayerReLURegressor(n_hidden=8, max_iter=5, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # five epochs, stopped by max_iter: the warning is expected
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
         regressor.set_callbacks(ProgressBar()).fit(X, y)
     plain = TwoLayerReLURegressor(n_hidden=8, max_iter=5, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
         plain.fit(X, y)
     # watching a fit does not change it
     assert_array_equal(regressor.W1_, plain.W1_)
@@ -187,6 +193,7 @@ def test_set_output_through_a_pipeline(library):
         TwoLayerReLURegressor(n_hidden=4, solver="lbfgs", max_iter=20, random_state=0),
     ).set_output(transform=library)
     with warnings.catch_warnings():
+        # a short fit: the output containers are tested, not convergence
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     assert list(model[:-1].get_feature_names_out()) == names
@@ -204,7 +211,7 @@ def test_html_repr_links_to_the_api_page(name, estimator_class):
     assert link in estimator._repr_html_()
 
 
-@pytest.mark.skipif(not CALLBACKS_AVAILABLE, reason="needs scikit-learn >= 1.9")
+@pytest.mark.requires_sklearn("1.9", reason=_CALLBACKS)
 def test_progress_bar_propagates_from_a_grid_search(capsys):
     pytest.importorskip("rich")
     from sklearn.callback import ProgressBar
@@ -217,6 +224,7 @@ def test_progress_bar_propagates_from_a_grid_search(capsys):
         return GridSearchCV(regressor, {"n_hidden": [4, 8]}, cv=2)
 
     with warnings.catch_warnings():
+        # three epochs per fit keep the search fast; convergence is not tested
         warnings.simplefilter("ignore", ConvergenceWarning)
         plain = search().fit(X, y)
         capsys.readouterr()

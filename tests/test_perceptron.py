@@ -770,7 +770,8 @@ def test_default_stops_only_on_a_clean_epoch():
     assert stopped.n_iter_ < 40
 
 
-def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,
+# a transcription of the algorithm in one piece, as the lecture writes it
+def _python_multiclass_with_options(X, y, sample_weight, n_classes, *, max_iter,  # noqa: C901
                                     eta0=1.0, tol=None, n_iter_no_change=5,
                                     class_weight=None, W0=None, b0=None,
                                     validation=None):  # fmt: skip
@@ -1174,6 +1175,7 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(
     if method == "partial_fit" and not fitted:
         kwargs["classes"] = [0, 1]
     expected = KeyboardInterrupt if failure.startswith("interrupt") else ValueError
+    threads_before = set(threading.enumerate())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(expected):
@@ -1188,7 +1190,7 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(
     assert [
         t
         for t in threading.enumerate()
-        if not t.daemon and t is not threading.main_thread()
+        if not t.daemon and t not in threads_before
     ] == []
     # The estimator goes on as if the failed call had never happened.
     monkeypatch.undo()

@@ -18,6 +18,10 @@ def all_estimators():
     estimators : list of (str, type)
         Pairs of class name and class, sorted by name.
 
+    See Also
+    --------
+    sklearn.utils.discovery.all_estimators : The same for scikit-learn.
+
     Examples
     --------
     >>> from sknonlin.utils import all_estimators
