@@ -1188,9 +1188,7 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(
             check_is_fitted(est)
     # No thread started for the fit (a progress bar's) outlives it.
     assert [
-        t
-        for t in threading.enumerate()
-        if not t.daemon and t not in threads_before
+        t for t in threading.enumerate() if not t.daemon and t not in threads_before
     ] == []
     # The estimator goes on as if the failed call had never happened.
     monkeypatch.undo()
