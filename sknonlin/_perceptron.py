@@ -31,8 +31,10 @@ from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
 from sknonlin._perceptron_kernels import (
     binary_epoch_csr,
     binary_epoch_dense,
+    binary_penalized_epoch,
     multiclass_epoch_csr,
     multiclass_epoch_dense,
+    multiclass_penalized_epoch,
     shuffled_order,
 )
 from sknonlin._sparse import check_compressed_structure
@@ -54,11 +56,54 @@ def _check_no_none(values, name):
         )
 
 
+# Placeholder for the CSR index arrays when a penalized kernel reads dense X.
+_NO_INDEX = np.zeros(1, dtype=np.int32)
+
+
+class _PenaltyState:
+    """The working state of a penalized fit, as scikit-learn's SGD keeps it.
+
+    The weights are ``scale[0]`` times the training state's ``coef``; see
+    ``sknonlin._perceptron_kernels`` for the other fields. A fresh state
+    starts each call to ``fit`` or ``partial_fit``, as in scikit-learn.
+    """
+
+    def __init__(self, estimator, coef):
+        penalty = estimator.penalty
+        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, float(estimator.l1_ratio))
+        eta, alpha = float(estimator.eta0), float(estimator.alpha)
+        self.apply_l2 = penalty in ("l2", "elasticnet")
+        self.apply_l1 = penalty in ("l1", "elasticnet")
+        # Below this scale the weights are folded in, as scikit-learn does.
+        reset = 1e-6 if coef.dtype == np.float32 else 1e-9
+        self.params = np.array(
+            [
+                max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+                l1_ratio * eta * alpha,
+                alpha,
+                l1_ratio,
+                reset,
+            ]
+        )
+        flat = coef.reshape(-1)
+        self.scale = np.array([1.0, np.dot(flat, flat), np.abs(flat).sum()])
+        self.l1_total = np.zeros(1)
+        self.q = np.zeros(coef.shape, dtype=coef.dtype)
+        self.before = np.zeros(coef.shape if estimator.average else (1, 1))
+
+    def kernel_args(self):
+        return (
+            self.params, self.apply_l2, self.apply_l1, self.scale,
+            self.l1_total, self.q, self.before,
+        )  # fmt: skip
+
+
 class _TrainingState:
     """The weights and counters a fit works on before they are committed.
 
     ``coef`` has shape (n_features, n_coef_columns) in the dtype of ``X``;
-    ``intercept`` and the averaging accumulators are float64.
+    ``intercept`` and the averaging accumulators are float64. With a penalty,
+    ``penalty`` holds the scale of ``coef`` and the L1 bookkeeping.
     """
 
     def __init__(self, coef, intercept, avg_coef, avg_intercept, t, n_iter, rng):
@@ -70,10 +115,18 @@ class _TrainingState:
         self.n_iter = n_iter
         self.rng = rng
         self.mistakes = []
+        self.penalty = None
+
+    def weights(self):
+        """The weights ``coef`` stands for: ``coef`` itself without a penalty."""
+        if self.penalty is None:
+            return self.coef
+        # The scale is folded in the dtype of the weights, as scikit-learn does.
+        return self.coef * self.penalty.scale[0].astype(self.coef.dtype)
 
     def public_weights(self, average, dtype):
         """``coef_`` and ``intercept_``: new arrays, never views of the state."""
-        coef, intercept = self.coef, self.intercept
+        coef, intercept = self.weights(), self.intercept
         if average and self.t > 0:
             # The average of w over T steps is w - U / T (see the kernels).
             coef = coef - self.avg_coef / self.t
@@ -97,6 +150,9 @@ class _BasePerceptron(
     """
 
     _parameter_constraints: ClassVar[dict] = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -115,6 +171,9 @@ class _BasePerceptron(
     def __init__(
         self,
         *,
+        penalty=None,
+        alpha=0.0001,
+        l1_ratio=0.15,
         fit_intercept=True,
         max_iter=100,
         tol=None,
@@ -129,6 +188,9 @@ class _BasePerceptron(
         verbose=0,
         average=False,
     ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
@@ -339,7 +401,8 @@ class _BasePerceptron(
                 break
             if incremental:
                 continue
-            if mistakes == 0:
+            if mistakes == 0 and state.penalty is None:
+                # Without a penalty an epoch with no mistake is a fixed point.
                 break
             score = None
             if validation is not None and stop.active:
@@ -349,13 +412,27 @@ class _BasePerceptron(
                 stopped = True
                 break
         reporter.end()
+        penalized = state.penalty is not None
         self._commit(state, classes_, X.dtype, continuing)
-        if not incremental and last_mistakes > 0 and not stopped:
+        if incremental or stopped:
+            return self
+        if not penalized and last_mistakes > 0:
             advice = "" if self.average else ", or use average=True"
             warnings.warn(
                 f"{type(self).__name__} did not converge: its last epoch "
                 f"(max_iter={self.max_iter}) still made {last_mistakes} mistakes. "
                 f"The data may not be linearly separable; increase max_iter{advice}.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif penalized and self.tol is not None:
+            # With a penalty only the tol rule stops training, as in
+            # scikit-learn; without tol every fit runs max_iter epochs.
+            warnings.warn(
+                f"{type(self).__name__} did not converge: max_iter={self.max_iter} "
+                f"epochs ran before the stopping rule (tol={self.tol}, "
+                f"n_iter_no_change={self.n_iter_no_change}) was met; increase "
+                "max_iter.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -420,6 +497,8 @@ class _BasePerceptron(
         if not continuing or not incremental:
             # One random stream per call to fit, so that fits are reproducible.
             state.rng = check_random_state(self.random_state)
+        if self.penalty is not None:
+            state.penalty = _PenaltyState(self, state.coef)
         return state
 
     def _initial_weights(self, X, n_columns, coef_init, intercept_init):
@@ -478,7 +557,7 @@ class _BasePerceptron(
     def _validation_score(self, state, X, y_index, sample_weight, validation):
         """Weighted accuracy of the current weights on the validation samples."""
         X_val = X[validation]
-        coef_rows = np.ascontiguousarray(state.coef.T)
+        coef_rows = np.ascontiguousarray(state.weights().T)
         scores = np.asarray(safe_sparse_dot(X_val, coef_rows.T, dense_output=True))
         predicted = self._predict_index(scores + state.intercept)
         return accuracy_score(
@@ -493,7 +572,8 @@ class _BasePerceptron(
         """Assign the fitted attributes of a successful fit, all at once."""
         fitted = {
             "classes_": classes_,
-            "_coef": state.coef,
+            # A copy with the penalty's scale folded in, or the state's own.
+            "_coef": state.weights(),
             "_intercept": state.intercept,
             "_avg_coef": state.avg_coef,
             "_avg_intercept": state.avg_intercept,
@@ -556,6 +636,14 @@ class _BasePerceptron(
             order,
             self.shuffle,
         ), avg_coef
+
+    def _penalized_epoch_args(self, state, X, y, sample_weight, order):
+        """The arguments of a penalized kernel that precede ``coef``."""
+        if sp.issparse(X):
+            head = (X.data, X.indices, X.indptr, False)
+        else:
+            head = (X.reshape(-1), _NO_INDEX, _NO_INDEX, True)
+        return (*head, X.shape[1], y, sample_weight, float(self.eta0), order)
 
     # -- prediction -----------------------------------------------------------
 
@@ -813,20 +901,34 @@ class Perceptron(_BasePerceptron):
 
     def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
         head, avg_coef = self._epoch_args(state, X, y, sample_weight, order)
-        epoch = binary_epoch_csr if sp.issparse(X) else binary_epoch_dense
         avg_intercept = state.avg_intercept[0] if self.average else 0.0
-        intercept, avg_intercept, t, mistakes, loss, bad = epoch(
-            *head,
-            state.coef[:, 0],
-            state.intercept[0],
-            self.fit_intercept,
-            self.average,
-            avg_coef[:, 0],
-            avg_intercept,
-            float(state.t),
-            track_loss,
-            *_rounding_constants(X.dtype),
-        )
+        if state.penalty is not None:
+            intercept, avg_intercept, t, mistakes, loss, bad = binary_penalized_epoch(
+                *self._penalized_epoch_args(state, X, y, sample_weight, order),
+                state.coef,
+                state.intercept[0],
+                self.fit_intercept,
+                self.average,
+                avg_coef,
+                avg_intercept,
+                float(state.t),
+                track_loss,
+                *state.penalty.kernel_args(),
+            )
+        else:
+            epoch = binary_epoch_csr if sp.issparse(X) else binary_epoch_dense
+            intercept, avg_intercept, t, mistakes, loss, bad = epoch(
+                *head,
+                state.coef[:, 0],
+                state.intercept[0],
+                self.fit_intercept,
+                self.average,
+                avg_coef[:, 0],
+                avg_intercept,
+                float(state.t),
+                track_loss,
+                *_rounding_constants(X.dtype),
+            )
         state.intercept[0] = intercept
         if self.average:
             state.avg_intercept[0] = avg_intercept
@@ -1020,8 +1122,21 @@ class MulticlassPerceptron(_BasePerceptron):
 
     def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
         head, avg_coef = self._epoch_args(state, X, y, sample_weight, order)
-        epoch = multiclass_epoch_csr if sp.issparse(X) else multiclass_epoch_dense
         avg_intercept = state.avg_intercept if self.average else np.zeros(1)
+        if state.penalty is not None:
+            return multiclass_penalized_epoch(
+                *self._penalized_epoch_args(state, X, y, sample_weight, order),
+                state.coef,
+                state.intercept,
+                self.fit_intercept,
+                self.average,
+                avg_coef,
+                avg_intercept,
+                float(state.t),
+                track_loss,
+                *state.penalty.kernel_args(),
+            )
+        epoch = multiclass_epoch_csr if sp.issparse(X) else multiclass_epoch_dense
         return epoch(
             *head,
             state.coef,
