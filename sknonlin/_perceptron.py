@@ -70,7 +70,10 @@ class _PenaltyState:
 
     def __init__(self, estimator, coef):
         penalty = estimator.penalty
-        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, float(estimator.l1_ratio))
+        if penalty == "elasticnet" and estimator.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'.")
+        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, estimator.l1_ratio)
+        l1_ratio = float(l1_ratio)
         eta, alpha = float(estimator.eta0), float(estimator.alpha)
         self.apply_l2 = penalty in ("l2", "elasticnet")
         self.apply_l1 = penalty in ("l1", "elasticnet")
@@ -152,7 +155,7 @@ class _BasePerceptron(
     _parameter_constraints: ClassVar[dict] = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
