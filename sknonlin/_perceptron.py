@@ -182,7 +182,7 @@ class _BasePerceptron(
         tol=None,
         shuffle=True,
         eta0=1.0,
-        random_state=None,
+        random_state=0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -748,9 +748,10 @@ class Perceptron(_BasePerceptron):
         only scales the weights; it matters with ``coef_init``,
         ``intercept_init`` or ``warm_start``.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling and of the validation split. Pass an int for
-        reproducible results.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the shuffling and of the validation split. The default, as
+        scikit-learn's ``Perceptron``, makes every fit reproducible; None
+        draws a new seed at each fit.
 
     early_stopping : bool, default=False
         Whether to hold out a stratified fraction ``validation_fraction`` of
@@ -995,9 +996,10 @@ class MulticlassPerceptron(_BasePerceptron):
         only scales the weights; it matters with ``coef_init``,
         ``intercept_init`` or ``warm_start``.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling and of the validation split. Pass an int for
-        reproducible results.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the shuffling and of the validation split. The default, as
+        scikit-learn's ``Perceptron``, makes every fit reproducible; None
+        draws a new seed at each fit.
 
     early_stopping : bool, default=False
         Whether to hold out a stratified fraction ``validation_fraction`` of

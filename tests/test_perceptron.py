@@ -1541,3 +1541,16 @@ def test_penalized_fit_does_not_modify_the_inputs(Estimator):
     for given, copy_ in zip((X, y, coef_init), copies, strict=True):
         np.testing.assert_array_equal(given, copy_)
     assert not np.shares_memory(est.coef_, coef_init)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_default_fits_are_reproducible(Estimator):
+    # random_state defaults to 0, as in scikit-learn's Perceptron: two fits
+    # with the default shuffling give the same weights.
+    X, y = _linear_data(n_samples=80, n_features=4, noise=0.3, seed=74)
+    first = _quiet_fit(Estimator(max_iter=5), X, y)
+    second = _quiet_fit(Estimator(max_iter=5), X, y)
+    np.testing.assert_array_equal(first.coef_, second.coef_)
+    # A different seed visits the samples in another order.
+    other = _quiet_fit(Estimator(max_iter=5, random_state=1), X, y)
+    assert not np.array_equal(first.coef_, other.coef_)
