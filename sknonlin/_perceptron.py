@@ -231,8 +231,9 @@ class _BasePerceptron(
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the perceptron with up to ``max_iter`` epochs over the data.
 
-        Training stops early after an epoch with no mistake, and, when ``tol``
-        is set, by scikit-learn's rule (see the class documentation).
+        Training stops early after an epoch with no mistake (without a
+        penalty), and, when ``tol`` is set, by scikit-learn's rule (see the
+        class documentation).
 
         Parameters
         ----------
@@ -721,10 +722,26 @@ class Perceptron(_BasePerceptron):
     Starting from ``w = 0``, the samples are visited one at a time; a sample
     whose label the current weights do not predict with a positive margin
     moves the weights towards it. Training stops after an epoch with no
-    mistake, or after ``max_iter`` epochs.
+    mistake, or after ``max_iter`` epochs. ``penalty`` adds scikit-learn's
+    L2, L1 or elastic-net regularization.
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default=None
+        Regularization, as in scikit-learn's ``Perceptron``: None is the
+        perceptron above. Otherwise each step is stochastic gradient descent
+        with step ``eta0`` on the perceptron loss plus ``alpha`` times the
+        penalty (see Notes), the intercept not penalized. With a penalty an
+        epoch without mistakes no longer ends training.
+
+    alpha : float, default=0.0001
+        Strength of the penalty (``alpha >= 0``). Used only with ``penalty``.
+
+    l1_ratio : float or None, default=0.15
+        Mix of the elastic net, ``0 <= l1_ratio <= 1``: 0 is the L2 penalty,
+        1 the L1 penalty. Used only with ``penalty="elasticnet"`` (None is
+        then refused).
+
     fit_intercept : bool, default=True
         Whether to learn an intercept ``b``: the weight of a constant feature
         1, updated like the others.
@@ -737,7 +754,9 @@ class Perceptron(_BasePerceptron):
         ``n_iter_no_change`` epochs in a row whose mean training loss did not
         fall below the best so far minus ``tol`` (with ``early_stopping``: whose
         validation accuracy did not rise above the best so far plus ``tol``).
-        None keeps only the stop after an epoch with no mistake.
+        With a penalty, the loss includes the penalty, as in scikit-learn.
+        None keeps only the stop after an epoch with no mistake (with a
+        penalty: no stop before ``max_iter``).
 
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
@@ -854,6 +873,26 @@ class Perceptron(_BasePerceptron):
     this estimator is binary only: three or more classes raise an error that
     points to :class:`MulticlassPerceptron`.
 
+    With ``penalty``, each step of sample ``(x, y)`` is, in scikit-learn's
+    order (``ρ = l1_ratio``, 0 for "l2" and 1 for "l1"; ``α = alpha``)::
+
+        w ← max(0, 1 - (1 - ρ) η α) w                  (L2 part)
+        if y (wᵀx + b) <= 0:  w ← w + η s y x,  b ← b + η s y
+        u ← u + ρ η α;  each w_j with x_j stored is moved towards 0 by
+        what it has not yet received of the total L1 penalty u, never
+        past 0 (cumulative truncated gradient, Tsuruoka et al. [3])
+
+    As in scikit-learn, the weights are kept as a scale times an array,
+    and with ``shuffle=False`` on dense data ``coef_``, ``intercept_`` and
+    ``n_iter_`` are those of ``sklearn.linear_model.Perceptron(penalty=...,
+    shuffle=False)`` to the bit, with the same parameters, except with
+    ``early_stopping``, whose validation accuracy is computed here with
+    the scaled weights (scikit-learn's uses the unscaled array). On sparse
+    data the L1 part reaches only the stored features of the sample, as in
+    scikit-learn. Only ``tol`` stops a penalized fit before ``max_iter``,
+    with a ``ConvergenceWarning`` when it does not; each ``partial_fit``
+    call restarts the L1 bookkeeping ``u``, as scikit-learn's does.
+
     With ``average=True`` and ``w_t`` the weights after step ``t``,
     ``coef_ = (1/T) Σ_{t=1..T} w_t``. It is computed lazily: each update
     ``Δ`` at step ``t`` also adds ``(t - 1) Δ`` to an accumulator ``U``, and
@@ -866,6 +905,9 @@ class Perceptron(_BasePerceptron):
        Review 65(6), 1958.
     .. [2] Y. Freund and R. E. Schapire, "Large margin classification using
        the perceptron algorithm", Machine Learning 37(3), 1999.
+    .. [3] Y. Tsuruoka, J. Tsujii and S. Ananiadou, "Stochastic gradient
+       descent training for L1-regularized log-linear models with
+       cumulative penalty", ACL-IJCNLP 2009.
 
     Examples
     --------
@@ -973,6 +1015,21 @@ class MulticlassPerceptron(_BasePerceptron):
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default=None
+        Regularization, as in scikit-learn's ``Perceptron``: None is the
+        perceptron above. Otherwise each step is stochastic gradient descent
+        with step ``eta0`` on the perceptron loss plus ``alpha`` times the
+        penalty (see Notes), the intercept not penalized. With a penalty an
+        epoch without mistakes no longer ends training.
+
+    alpha : float, default=0.0001
+        Strength of the penalty (``alpha >= 0``). Used only with ``penalty``.
+
+    l1_ratio : float or None, default=0.15
+        Mix of the elastic net, ``0 <= l1_ratio <= 1``: 0 is the L2 penalty,
+        1 the L1 penalty. Used only with ``penalty="elasticnet"`` (None is
+        then refused).
+
     fit_intercept : bool, default=True
         Whether to learn an intercept ``b_k`` per class: the weight of a
         constant feature 1, updated like the others.
@@ -985,7 +1042,9 @@ class MulticlassPerceptron(_BasePerceptron):
         ``n_iter_no_change`` epochs in a row whose mean training loss did not
         fall below the best so far minus ``tol`` (with ``early_stopping``: whose
         validation accuracy did not rise above the best so far plus ``tol``).
-        None keeps only the stop after an epoch with no mistake.
+        With a penalty, the loss includes the penalty, as in scikit-learn.
+        None keeps only the stop after an epoch with no mistake (with a
+        penalty: no stop before ``max_iter``).
 
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
@@ -1088,6 +1147,12 @@ class MulticlassPerceptron(_BasePerceptron):
     With two classes, ``decision_function`` returns the 1-D score
     ``(w_2 - w_1)ᵀx + (b_2 - b_1)``: positive means ``classes_[1]``, and a
     tie (zero) goes to ``classes_[0]``, as in the argmax.
+
+    With ``penalty``, each step first shrinks every ``w_k`` (L2 part), then
+    makes the update above on a mistake, then applies the cumulative L1
+    penalty to the weights of the sample's features in every class, as
+    :class:`Perceptron` does; the intercepts are not penalized. The loss
+    of the ``tol`` rule adds ``α ((1 - ρ) ||W||² / 2 + ρ ||W||₁)``.
 
     With ``average=True``, ``coef_`` is the mean of ``W`` over the ``T``
     steps, computed lazily as in :class:`Perceptron`.
