@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Perceptron as SklearnPerceptron
@@ -1538,8 +1540,8 @@ def test_penalized_fit_does_not_modify_the_inputs(Estimator):
     copies = X.copy(), y.copy(), coef_init.copy()
     est = Estimator(penalty="elasticnet", alpha=0.1, max_iter=5)
     est.fit(X, y, coef_init=coef_init)
-    for given, copy_ in zip((X, y, coef_init), copies, strict=True):
-        np.testing.assert_array_equal(given, copy_)
+    for passed, original in zip((X, y, coef_init), copies, strict=True):
+        np.testing.assert_array_equal(passed, original)
     assert not np.shares_memory(est.coef_, coef_init)
 
 
@@ -1554,3 +1556,30 @@ def test_default_fits_are_reproducible(Estimator):
     # A different seed visits the samples in another order.
     other = _quiet_fit(Estimator(max_iter=5, random_state=1), X, y)
     assert not np.array_equal(first.coef_, other.coef_)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_samples=st.integers(2, 25),
+    n_features=st.integers(1, 4),
+    penalty=st.sampled_from(_PENALTIES),
+    alpha=st.sampled_from([0.0, 1e-4, 0.05, 0.9, 2.0]),
+    l1_ratio=st.sampled_from([0.0, 0.15, 1.0]),
+    fit_intercept=st.booleans(),
+    float32=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_penalized_perceptron_matches_sklearn_property(
+    n_samples, n_features, penalty, alpha, l1_ratio, fit_intercept, float32, seed
+):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, n_features).astype(np.float32 if float32 else float)
+    y = rng.randint(0, 2, n_samples)
+    y[:2] = [0, 1]  # both classes present
+    params = dict(penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, tol=None,
+                  fit_intercept=fit_intercept, shuffle=False, max_iter=4)  # fmt: skip
+    ours = Perceptron(**params).fit(X, y)
+    theirs = SklearnPerceptron(**params).fit(X, y)
+    assert np.all(np.isfinite(ours.coef_))
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(X.dtype))
