@@ -1583,3 +1583,24 @@ def test_penalized_perceptron_matches_sklearn_property(
     assert np.all(np.isfinite(ours.coef_))
     np.testing.assert_array_equal(ours.coef_, theirs.coef_)
     np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(X.dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_penalized_warm_start_and_early_stopping_match_sklearn(dtype):
+    X, y = _linear_data(n_samples=120, n_features=5, noise=0.25, seed=75)
+    X = X.astype(dtype)
+    params = dict(penalty="elasticnet", alpha=0.02, l1_ratio=0.6, shuffle=False,
+                  max_iter=6, tol=None, warm_start=True)  # fmt: skip
+    ours, theirs = Perceptron(**params), SklearnPerceptron(**params)
+    for _ in range(2):
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    # With the L1 penalty alone the weights' scale stays 1, so the validation
+    # accuracy, and hence the epoch where training stops, agree too.
+    params = dict(penalty="l1", alpha=0.01, shuffle=False, max_iter=40, tol=1e-3,
+                  n_iter_no_change=2, early_stopping=True, random_state=2)  # fmt: skip
+    ours = Perceptron(**params).fit(X, y)
+    theirs = SklearnPerceptron(**params).fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ < 40
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
