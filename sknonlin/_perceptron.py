@@ -28,8 +28,10 @@ from sknonlin._compat import Interval, StrOptions, _check_sample_weight, _fit_co
 from sknonlin._perceptron_kernels import (
     binary_epoch_csr,
     binary_epoch_dense,
+    binary_penalized_epoch,
     multiclass_epoch_csr,
     multiclass_epoch_dense,
+    multiclass_penalized_epoch,
     shuffled_order,
 )
 from sknonlin._sparse import check_compressed_structure
@@ -53,11 +55,57 @@ def _check_no_none(values, name):
         )
 
 
+# Placeholder for the CSR index arrays when a penalized kernel reads dense X.
+_NO_INDEX = np.zeros(1, dtype=np.int32)
+
+
+class _PenaltyState:
+    """The working state of a penalized fit, as scikit-learn's SGD keeps it.
+
+    The weights are ``scale[0]`` times the training state's ``coef``; see
+    ``sknonlin._perceptron_kernels`` for the other fields. A fresh state
+    starts each call to ``fit`` or ``partial_fit``, as in scikit-learn.
+    """
+
+    def __init__(self, estimator, coef):
+        penalty = estimator.penalty
+        if penalty == "elasticnet" and estimator.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'.")
+        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, estimator.l1_ratio)
+        l1_ratio = float(l1_ratio)
+        eta, alpha = float(estimator.eta0), float(estimator.alpha)
+        self.apply_l2 = penalty in ("l2", "elasticnet")
+        self.apply_l1 = penalty in ("l1", "elasticnet")
+        # Below this scale the weights are folded in, as scikit-learn does.
+        reset = 1e-6 if coef.dtype == np.float32 else 1e-9
+        self.params = np.array(
+            [
+                max(0.0, 1.0 - ((1.0 - l1_ratio) * eta * alpha)),
+                l1_ratio * eta * alpha,
+                alpha,
+                l1_ratio,
+                reset,
+            ]
+        )
+        flat = coef.reshape(-1)
+        self.scale = np.array([1.0, np.dot(flat, flat), np.abs(flat).sum()])
+        self.l1_total = np.zeros(1)
+        self.q = np.zeros(coef.shape, dtype=coef.dtype)
+        self.before = np.zeros(coef.shape if estimator.average else (1, 1))
+
+    def kernel_args(self):
+        return (
+            self.params, self.apply_l2, self.apply_l1, self.scale,
+            self.l1_total, self.q, self.before,
+        )  # fmt: skip
+
+
 class _TrainingState:
     """The weights and counters a fit works on before they are committed.
 
     ``coef`` has shape (n_features, n_coef_columns) in the dtype of ``X``;
-    ``intercept`` and the averaging accumulators are float64.
+    ``intercept`` and the averaging accumulators are float64. With a penalty,
+    ``penalty`` holds the scale of ``coef`` and the L1 bookkeeping.
     """
 
     def __init__(self, coef, intercept, avg_coef, avg_intercept, t, n_iter, rng):
@@ -69,10 +117,18 @@ class _TrainingState:
         self.n_iter = n_iter
         self.rng = rng
         self.mistakes = []
+        self.penalty = None
+
+    def weights(self):
+        """The weights ``coef`` stands for: ``coef`` itself without a penalty."""
+        if self.penalty is None:
+            return self.coef
+        # The scale is folded in the dtype of the weights, as scikit-learn does.
+        return self.coef * self.penalty.scale[0].astype(self.coef.dtype)
 
     def public_weights(self, average, dtype):
         """``coef_`` and ``intercept_``: new arrays, never views of the state."""
-        coef, intercept = self.coef, self.intercept
+        coef, intercept = self.weights(), self.intercept
         if average and self.t > 0:
             # The average of w over T steps is w - U / T (see the kernels).
             coef = coef - self.avg_coef / self.t
@@ -96,6 +152,9 @@ class _BasePerceptron(
     """
 
     _parameter_constraints: ClassVar[dict] = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -114,12 +173,15 @@ class _BasePerceptron(
     def __init__(
         self,
         *,
+        penalty=None,
+        alpha=0.0001,
+        l1_ratio=0.15,
         fit_intercept=True,
         max_iter=100,
         tol=None,
         shuffle=True,
         eta0=1.0,
-        random_state=None,
+        random_state=0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -128,6 +190,9 @@ class _BasePerceptron(
         verbose=0,
         average=False,
     ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
@@ -165,8 +230,9 @@ class _BasePerceptron(
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the perceptron with up to ``max_iter`` epochs over the data.
 
-        Training stops early after an epoch with no mistake, and, when ``tol``
-        is set, by scikit-learn's rule (see the class documentation).
+        Training stops early after an epoch with no mistake (without a
+        penalty), and, when ``tol`` is set, by scikit-learn's rule (see the
+        class documentation).
 
         Parameters
         ----------
@@ -348,7 +414,8 @@ class _BasePerceptron(
                 break
             if incremental:
                 continue
-            if mistakes == 0:
+            if mistakes == 0 and state.penalty is None:
+                # Without a penalty an epoch with no mistake is a fixed point.
                 break
             score = None
             if validation is not None and stop.active:
@@ -358,13 +425,27 @@ class _BasePerceptron(
                 stopped = True
                 break
         reporter.end()
+        penalized = state.penalty is not None
         self._commit(state, classes_, X.dtype, continuing)
-        if not incremental and last_mistakes > 0 and not stopped:
+        if incremental or stopped:
+            return self
+        if not penalized and last_mistakes > 0:
             advice = "" if self.average else ", or use average=True"
             warnings.warn(
                 f"{type(self).__name__} did not converge: its last epoch "
                 f"(max_iter={self.max_iter}) still made {last_mistakes} mistakes. "
                 f"The data may not be linearly separable; increase max_iter{advice}.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif penalized and self.tol is not None:
+            # With a penalty only the tol rule stops training, as in
+            # scikit-learn; without tol every fit runs max_iter epochs.
+            warnings.warn(
+                f"{type(self).__name__} did not converge: max_iter={self.max_iter} "
+                f"epochs ran before the stopping rule (tol={self.tol}, "
+                f"n_iter_no_change={self.n_iter_no_change}) was met; increase "
+                "max_iter.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -429,6 +510,8 @@ class _BasePerceptron(
         if not continuing or not incremental:
             # One random stream per call to fit, so that fits are reproducible.
             state.rng = check_random_state(self.random_state)
+        if self.penalty is not None:
+            state.penalty = _PenaltyState(self, state.coef)
         return state
 
     def _initial_weights(self, X, n_columns, coef_init, intercept_init):
@@ -487,7 +570,7 @@ class _BasePerceptron(
     def _validation_score(self, state, X, y_index, sample_weight, validation):
         """Weighted accuracy of the current weights on the validation samples."""
         X_val = X[validation]
-        coef_rows = np.ascontiguousarray(state.coef.T)
+        coef_rows = np.ascontiguousarray(state.weights().T)
         scores = np.asarray(safe_sparse_dot(X_val, coef_rows.T, dense_output=True))
         predicted = self._predict_index(scores + state.intercept)
         return accuracy_score(
@@ -502,7 +585,8 @@ class _BasePerceptron(
         """Assign the fitted attributes of a successful fit, all at once."""
         fitted = {
             "classes_": classes_,
-            "_coef": state.coef,
+            # A copy with the penalty's scale folded in, or the state's own.
+            "_coef": state.weights(),
             "_intercept": state.intercept,
             "_avg_coef": state.avg_coef,
             "_avg_intercept": state.avg_intercept,
@@ -565,6 +649,14 @@ class _BasePerceptron(
             order,
             self.shuffle,
         ), avg_coef
+
+    def _penalized_epoch_args(self, state, X, y, sample_weight, order):
+        """The arguments of a penalized kernel that precede ``coef``."""
+        if sp.issparse(X):
+            head = (X.data, X.indices, X.indptr, False)
+        else:
+            head = (X.reshape(-1), _NO_INDEX, _NO_INDEX, True)
+        return (*head, X.shape[1], y, sample_weight, float(self.eta0), order)
 
     # -- prediction -----------------------------------------------------------
 
@@ -640,10 +732,26 @@ class Perceptron(_BasePerceptron):
     Starting from ``w = 0``, the samples are visited one at a time; a sample
     whose label the current weights do not predict with a positive margin
     moves the weights towards it. Training stops after an epoch with no
-    mistake, or after ``max_iter`` epochs.
+    mistake, or after ``max_iter`` epochs. ``penalty`` adds scikit-learn's
+    L2, L1 or elastic-net regularization.
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default=None
+        Regularization, as in scikit-learn's ``Perceptron``: None is the
+        perceptron above. Otherwise each step is stochastic gradient descent
+        with step ``eta0`` on the perceptron loss plus ``alpha`` times the
+        penalty (see Notes), the intercept not penalized. With a penalty an
+        epoch without mistakes no longer ends training.
+
+    alpha : float, default=0.0001
+        Strength of the penalty (``alpha >= 0``). Used only with ``penalty``.
+
+    l1_ratio : float or None, default=0.15
+        Mix of the elastic net, ``0 <= l1_ratio <= 1``: 0 is the L2 penalty,
+        1 the L1 penalty. Used only with ``penalty="elasticnet"`` (None is
+        then refused).
+
     fit_intercept : bool, default=True
         Whether to learn an intercept ``b``: the weight of a constant feature
         1, updated like the others.
@@ -656,7 +764,9 @@ class Perceptron(_BasePerceptron):
         ``n_iter_no_change`` epochs in a row whose mean training loss did not
         fall below the best so far minus ``tol`` (with ``early_stopping``: whose
         validation accuracy did not rise above the best so far plus ``tol``).
-        None keeps only the stop after an epoch with no mistake.
+        With a penalty, the loss includes the penalty, as in scikit-learn.
+        None keeps only the stop after an epoch with no mistake (with a
+        penalty: no stop before ``max_iter``).
 
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
@@ -667,9 +777,10 @@ class Perceptron(_BasePerceptron):
         only scales the weights; it matters with ``coef_init``,
         ``intercept_init`` or ``warm_start``.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling and of the validation split. Pass an int for
-        reproducible results.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the shuffling and of the validation split. The default, as
+        scikit-learn's ``Perceptron``, makes every fit reproducible; None
+        draws a new seed at each fit.
 
     early_stopping : bool, default=False
         Whether to hold out a stratified fraction ``validation_fraction`` of
@@ -772,6 +883,26 @@ class Perceptron(_BasePerceptron):
     this estimator is binary only: three or more classes raise an error that
     points to :class:`MulticlassPerceptron`.
 
+    With ``penalty``, each step of sample ``(x, y)`` is, in scikit-learn's
+    order (``ρ = l1_ratio``, 0 for "l2" and 1 for "l1"; ``α = alpha``)::
+
+        w ← max(0, 1 - (1 - ρ) η α) w                  (L2 part)
+        if y (wᵀx + b) <= 0:  w ← w + η s y x,  b ← b + η s y
+        u ← u + ρ η α;  each w_j with x_j stored is moved towards 0 by
+        what it has not yet received of the total L1 penalty u, never
+        past 0 (cumulative truncated gradient, Tsuruoka et al. [3])
+
+    As in scikit-learn, the weights are kept as a scale times an array,
+    and with ``shuffle=False`` on dense data ``coef_``, ``intercept_`` and
+    ``n_iter_`` are those of ``sklearn.linear_model.Perceptron(penalty=...,
+    shuffle=False)`` to the bit, with the same parameters, except with
+    ``early_stopping``, whose validation accuracy is computed here with
+    the scaled weights (scikit-learn's uses the unscaled array). On sparse
+    data the L1 part reaches only the stored features of the sample, as in
+    scikit-learn. Only ``tol`` stops a penalized fit before ``max_iter``,
+    with a ``ConvergenceWarning`` when it does not; each ``partial_fit``
+    call restarts the L1 bookkeeping ``u``, as scikit-learn's does.
+
     With ``average=True`` and ``w_t`` the weights after step ``t``,
     ``coef_ = (1/T) Σ_{t=1..T} w_t``. It is computed lazily: each update
     ``Δ`` at step ``t`` also adds ``(t - 1) Δ`` to an accumulator ``U``, and
@@ -784,6 +915,9 @@ class Perceptron(_BasePerceptron):
        Review 65(6), 1958.
     .. [2] Y. Freund and R. E. Schapire, "Large margin classification using
        the perceptron algorithm", Machine Learning 37(3), 1999.
+    .. [3] Y. Tsuruoka, J. Tsujii and S. Ananiadou, "Stochastic gradient
+       descent training for L1-regularized log-linear models with
+       cumulative penalty", ACL-IJCNLP 2009.
 
     Examples
     --------
@@ -823,20 +957,34 @@ class Perceptron(_BasePerceptron):
 
     def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
         head, avg_coef = self._epoch_args(state, X, y, sample_weight, order)
-        epoch = binary_epoch_csr if sp.issparse(X) else binary_epoch_dense
         avg_intercept = state.avg_intercept[0] if self.average else 0.0
-        intercept, avg_intercept, t, mistakes, loss, bad = epoch(
-            *head,
-            state.coef[:, 0],
-            state.intercept[0],
-            self.fit_intercept,
-            self.average,
-            avg_coef[:, 0],
-            avg_intercept,
-            float(state.t),
-            track_loss,
-            *_rounding_constants(X.dtype),
-        )
+        if state.penalty is not None:
+            intercept, avg_intercept, t, mistakes, loss, bad = binary_penalized_epoch(
+                *self._penalized_epoch_args(state, X, y, sample_weight, order),
+                state.coef,
+                state.intercept[0],
+                self.fit_intercept,
+                self.average,
+                avg_coef,
+                avg_intercept,
+                float(state.t),
+                track_loss,
+                *state.penalty.kernel_args(),
+            )
+        else:
+            epoch = binary_epoch_csr if sp.issparse(X) else binary_epoch_dense
+            intercept, avg_intercept, t, mistakes, loss, bad = epoch(
+                *head,
+                state.coef[:, 0],
+                state.intercept[0],
+                self.fit_intercept,
+                self.average,
+                avg_coef[:, 0],
+                avg_intercept,
+                float(state.t),
+                track_loss,
+                *_rounding_constants(X.dtype),
+            )
         state.intercept[0] = intercept
         if self.average:
             state.avg_intercept[0] = avg_intercept
@@ -877,6 +1025,21 @@ class MulticlassPerceptron(_BasePerceptron):
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default=None
+        Regularization, as in scikit-learn's ``Perceptron``: None is the
+        perceptron above. Otherwise each step is stochastic gradient descent
+        with step ``eta0`` on the perceptron loss plus ``alpha`` times the
+        penalty (see Notes), the intercept not penalized. With a penalty an
+        epoch without mistakes no longer ends training.
+
+    alpha : float, default=0.0001
+        Strength of the penalty (``alpha >= 0``). Used only with ``penalty``.
+
+    l1_ratio : float or None, default=0.15
+        Mix of the elastic net, ``0 <= l1_ratio <= 1``: 0 is the L2 penalty,
+        1 the L1 penalty. Used only with ``penalty="elasticnet"`` (None is
+        then refused).
+
     fit_intercept : bool, default=True
         Whether to learn an intercept ``b_k`` per class: the weight of a
         constant feature 1, updated like the others.
@@ -889,7 +1052,9 @@ class MulticlassPerceptron(_BasePerceptron):
         ``n_iter_no_change`` epochs in a row whose mean training loss did not
         fall below the best so far minus ``tol`` (with ``early_stopping``: whose
         validation accuracy did not rise above the best so far plus ``tol``).
-        None keeps only the stop after an epoch with no mistake.
+        With a penalty, the loss includes the penalty, as in scikit-learn.
+        None keeps only the stop after an epoch with no mistake (with a
+        penalty: no stop before ``max_iter``).
 
     shuffle : bool, default=True
         Whether to visit the samples in a new random order at each epoch.
@@ -900,9 +1065,10 @@ class MulticlassPerceptron(_BasePerceptron):
         only scales the weights; it matters with ``coef_init``,
         ``intercept_init`` or ``warm_start``.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the shuffling and of the validation split. Pass an int for
-        reproducible results.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the shuffling and of the validation split. The default, as
+        scikit-learn's ``Perceptron``, makes every fit reproducible; None
+        draws a new seed at each fit.
 
     early_stopping : bool, default=False
         Whether to hold out a stratified fraction ``validation_fraction`` of
@@ -992,6 +1158,12 @@ class MulticlassPerceptron(_BasePerceptron):
     ``(w_2 - w_1)ᵀx + (b_2 - b_1)``: positive means ``classes_[1]``, and a
     tie (zero) goes to ``classes_[0]``, as in the argmax.
 
+    With ``penalty``, each step first shrinks every ``w_k`` (L2 part), then
+    makes the update above on a mistake, then applies the cumulative L1
+    penalty to the weights of the sample's features in every class, as
+    :class:`Perceptron` does; the intercepts are not penalized. The loss
+    of the ``tol`` rule adds ``α ((1 - ρ) ||W||² / 2 + ρ ||W||₁)``.
+
     With ``average=True``, ``coef_`` is the mean of ``W`` over the ``T``
     steps, computed lazily as in :class:`Perceptron`.
 
@@ -1030,8 +1202,21 @@ class MulticlassPerceptron(_BasePerceptron):
 
     def _run_epoch(self, state, X, y, sample_weight, order, track_loss):
         head, avg_coef = self._epoch_args(state, X, y, sample_weight, order)
-        epoch = multiclass_epoch_csr if sp.issparse(X) else multiclass_epoch_dense
         avg_intercept = state.avg_intercept if self.average else np.zeros(1)
+        if state.penalty is not None:
+            return multiclass_penalized_epoch(
+                *self._penalized_epoch_args(state, X, y, sample_weight, order),
+                state.coef,
+                state.intercept,
+                self.fit_intercept,
+                self.average,
+                avg_coef,
+                avg_intercept,
+                float(state.t),
+                track_loss,
+                *state.penalty.kernel_args(),
+            )
+        epoch = multiclass_epoch_csr if sp.issparse(X) else multiclass_epoch_dense
         return epoch(
             *head,
             state.coef,

@@ -599,3 +599,314 @@ def multiclass_epoch_csr(
                     mistakes += 1
             t += 1.0
     return t, mistakes, loss, -1
+
+
+# -- penalized epochs ----------------------------------------------------------
+#
+# With a penalty the weights are kept, as in scikit-learn's SGD, as a scale
+# ``wscale`` (``scale[0]``, float64) times the stored array ``coef``: the L2
+# shrink of every sample is then one multiplication. When ``wscale`` falls
+# below ``params[_RESET]`` it is folded into ``coef``. ``scale[1]`` and
+# ``scale[2]`` keep the squared L2 norm and the L1 norm of the weights as
+# scikit-learn's SGD updates them, for the objective of the stopping rule.
+# Where scikit-learn rounds a value to the dtype of the weights, so do the
+# kernels, through a one-element buffer ``rounded`` of that dtype. The L1
+# penalty is the cumulative truncated gradient of Tsuruoka, Tsujii and
+# Ananiadou (2009): ``l1_total[0]`` is the total L1 penalty so far, ``q``
+# what each weight has received of it.
+
+# Positions in the ``params`` array of the penalized kernels.
+_SHRINK, _L1_STEP, _ALPHA, _L1_RATIO, _RESET = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_bounds(indptr, i, n_features, dense):
+    """Positions of row ``i`` in the flat data (row-major if ``dense``)."""
+    if dense:
+        return i * n_features, (i + 1) * n_features
+    return indptr[i], indptr[i + 1]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _feature_of(indices, k, start, dense):
+    """Column of the stored value ``k`` of a row starting at ``start``."""
+    if dense:
+        return np.uint64(k - start)
+    return _column(indices[k])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _shrink(coef, scale, factor, reset, rounded):
+    """``w ← factor w``: scale ``wscale`` (fold it into ``coef`` when tiny)."""
+    rounded[0] = factor
+    f = rounded[0]
+    scale[0] = scale[0] * np.float64(f)
+    scale[1] = scale[1] * (f * f)
+    scale[2] = scale[2] * abs(np.float64(f))
+    if scale[0] < reset:
+        rounded[0] = scale[0]
+        w = rounded[0]
+        flat = coef.reshape(-1)
+        for j in range(flat.shape[0]):
+            flat[j] = flat[j] * w
+        scale[0] = 1.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _truncate(coef, q, j, k, u, wscale):
+    """Apply to ``coef[j, k]`` the part of the total L1 penalty ``u`` it lacks."""
+    z = np.float64(coef[j, k])
+    if wscale * z > 0.0:
+        coef[j, k] = max(0.0, coef[j, k] - (u + q[j, k]) / wscale)
+    elif wscale * z < 0.0:
+        coef[j, k] = min(0.0, coef[j, k] + (u - q[j, k]) / wscale)
+    q[j, k] = q[j, k] + wscale * (coef[j, k] - z)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _snapshot(coef, scale, out):
+    """``out ← wscale coef`` in float64 (the weights before a step)."""
+    w = scale[0]
+    for j in range(coef.shape[0]):
+        for k in range(coef.shape[1]):
+            out[j, k] = np.float64(coef[j, k]) * w
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _accumulate_average(coef, scale, before, avg_coef, t):
+    """Add ``t Δ`` to the averaging accumulator, ``Δ`` the step's change."""
+    w = scale[0]
+    for j in range(coef.shape[0]):
+        for k in range(coef.shape[1]):
+            avg_coef[j, k] += t * (np.float64(coef[j, k]) * w - before[j, k])
+
+
+@njit(cache=True, nogil=True)
+def binary_penalized_epoch(
+    data,
+    indices,
+    indptr,
+    dense,
+    n_features,
+    y,
+    sample_weight,
+    eta0,
+    order,
+    coef,
+    intercept,
+    fit_intercept,
+    average,
+    avg_coef,
+    avg_intercept,
+    t,
+    track_loss,
+    params,
+    apply_l2,
+    apply_l1,
+    scale,
+    l1_total,
+    q,
+    before,
+):
+    """One epoch of the binary perceptron with an L2, L1 or elastic-net penalty.
+
+    Stochastic gradient descent on ``max(0, -y p)`` with constant step
+    ``eta0``, in scikit-learn's order. For each sample ``i`` in ``order``:
+    the margin ``p = wscale (v · x_i) + b`` (rounded to the dtype of the
+    weights, then ``b`` added); with ``apply_l2`` the shrink
+    ``wscale ← wscale · params[_SHRINK]``; on a mistake (``y_i p <= 0``)
+    ``v += x_i (u / wscale)`` and ``b += u``, ``u = eta0 y_i s_i``; with
+    ``apply_l1`` the total L1 penalty grows by ``params[_L1_STEP]`` and
+    each weight of the row's features is truncated towards zero by what it
+    lacks of it, never past zero. The intercept is not penalized.
+
+    ``coef`` has shape (n_features, 1); ``data`` is the flat, row-major
+    ``X`` when ``dense``, else the CSR ``data`` with ``indices`` and
+    ``indptr``. ``before`` is a buffer of ``coef``'s shape, used with
+    ``average``.
+
+    Returns the intercept, the averaged-intercept accumulator, the step
+    count, the number of mistakes, the summed objective (with
+    ``track_loss``: the loss of each sample plus the penalty of the weights
+    it met) and the position of a sample with a margin that is not finite
+    (-1 if none; the epoch stops there).
+    """
+    n_samples = order.shape[0]
+    mistakes = 0
+    objective = 0.0
+    rounded = np.empty(1, dtype=coef.dtype)
+    alpha = params[_ALPHA]
+    l1_ratio = params[_L1_RATIO]
+    for pos in range(n_samples):
+        i = order[pos]
+        start, end = _row_bounds(indptr, i, n_features, dense)
+        s = 0.0
+        for k in range(start, end):
+            s += coef[_feature_of(indices, k, start, dense), 0] * data[k]
+        # scikit-learn rounds the dot product to the dtype of the weights.
+        rounded[0] = s * scale[0]
+        p = np.float64(rounded[0]) + intercept
+        if not np.isfinite(p):
+            return intercept, avg_intercept, t, mistakes, objective, pos
+        z = p * y[i]
+        if track_loss:
+            if z <= 0.0:
+                objective += 0.0 - z
+            rounded[0] = np.sqrt(scale[1])
+            norm = np.float64(rounded[0])
+            rounded[0] = scale[2]
+            objective += alpha * (
+                (1.0 - l1_ratio) * 0.5 * norm**2 + l1_ratio * np.float64(rounded[0])
+            )
+        u = 0.0
+        if z <= 0.0:
+            u = _weight_update(eta0, y[i], sample_weight[i])
+        if average:
+            _snapshot(coef, scale, before)
+        if apply_l2:
+            _shrink(coef, scale, params[_SHRINK], params[_RESET], rounded)
+        if u != 0.0:
+            rounded[0] = scale[0]
+            wscale = rounded[0]
+            rounded[0] = u
+            c = np.float64(rounded[0] / wscale)  # divided in the dtype of coef
+            sq = 0.0
+            l1 = 0.0
+            for k in range(start, end):
+                j = _feature_of(indices, k, start, dense)
+                coef[j, 0] = coef[j, 0] + np.float64(data[k]) * c
+                sq += coef[j, 0] * coef[j, 0]
+                l1 += abs(np.float64(coef[j, 0]))
+            scale[1] = sq * (wscale * wscale)
+            scale[2] = l1 * wscale
+            if fit_intercept:
+                intercept += u
+            mistakes += 1
+        if apply_l1:
+            l1_total[0] += params[_L1_STEP]
+            wscale = scale[0]
+            for k in range(start, end):
+                j = _feature_of(indices, k, start, dense)
+                _truncate(coef, q, j, 0, l1_total[0], wscale)
+        if average:
+            _accumulate_average(coef, scale, before, avg_coef, t)
+            if fit_intercept:
+                avg_intercept += t * u
+        t += 1.0
+    return intercept, avg_intercept, t, mistakes, objective, -1
+
+
+@njit(cache=True, nogil=True)
+def multiclass_penalized_epoch(
+    data,
+    indices,
+    indptr,
+    dense,
+    n_features,
+    y,
+    sample_weight,
+    eta0,
+    order,
+    coef,
+    intercept,
+    fit_intercept,
+    average,
+    avg_coef,
+    avg_intercept,
+    t,
+    track_loss,
+    params,
+    apply_l2,
+    apply_l1,
+    scale,
+    l1_total,
+    q,
+    before,
+):
+    """One epoch of the multiclass perceptron with a penalty.
+
+    The weights are ``wscale V``, ``V`` = ``coef`` of shape (n_features,
+    n_classes). For each sample ``i`` in ``order``: the scores
+    ``s_k = wscale (v_k · x_i) + b_k`` in float64 and ``ŷ`` their argmax
+    (ties to the lowest ``k``); with ``apply_l2`` the shrink of every weight
+    by ``params[_SHRINK]``; if ``ŷ != y_i``, ``v_ŷ -= x_i (u / wscale)`` and
+    ``v_{y_i} += x_i (u / wscale)`` (and ``b`` moves by ``u``),
+    ``u = eta0 s_i``; with ``apply_l1`` the cumulative truncated L1 penalty
+    of ``binary_penalized_epoch`` on the weights of the row's features, in
+    every class. The intercepts are not penalized.
+
+    Returns the step count, the number of mistakes, the summed objective
+    (with ``track_loss``: the loss ``max_k s_k - s_{y_i}`` of each sample plus
+    the penalty ``alpha ((1 - l1_ratio) ||W||² / 2 + l1_ratio ||W||₁)`` of the
+    weights it met) and the position of a sample with a score that is not
+    finite (-1 if none; the epoch stops there).
+    """
+    n_samples = order.shape[0]
+    n_classes = coef.shape[1]
+    scores = np.empty(n_classes, dtype=np.float64)
+    rounded = np.empty(1, dtype=coef.dtype)
+    mistakes = 0
+    objective = 0.0
+    alpha = params[_ALPHA]
+    l1_ratio = params[_L1_RATIO]
+    for pos in range(n_samples):
+        i = order[pos]
+        start, end = _row_bounds(indptr, i, n_features, dense)
+        scores[:] = 0.0
+        for k in range(start, end):
+            j = _feature_of(indices, k, start, dense)
+            x_ij = data[k]
+            for c in range(n_classes):
+                scores[c] += coef[j, c] * x_ij
+        wscale = scale[0]
+        for c in range(n_classes):
+            scores[c] = scores[c] * wscale + intercept[c]
+        if not _all_finite(scores):
+            return t, mistakes, objective, pos
+        y_hat = _argmax_first(scores)
+        y_i = y[i]
+        if track_loss:
+            objective += scores[y_hat] - scores[y_i]
+            sq = 0.0
+            l1 = 0.0
+            for j in range(coef.shape[0]):
+                for c in range(n_classes):
+                    w = np.float64(coef[j, c]) * wscale
+                    sq += w * w
+                    l1 += abs(w)
+            objective += alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * l1)
+        u = 0.0
+        if y_hat != y_i:
+            u = eta0 * np.float64(sample_weight[i])
+        if average:
+            _snapshot(coef, scale, before)
+        if apply_l2:
+            _shrink(coef, scale, params[_SHRINK], params[_RESET], rounded)
+        if u != 0.0:
+            rounded[0] = scale[0]
+            wscale_rounded = rounded[0]
+            rounded[0] = u
+            step = np.float64(rounded[0] / wscale_rounded)
+            for k in range(start, end):
+                j = _feature_of(indices, k, start, dense)
+                x_ij = np.float64(data[k])
+                coef[j, y_hat] = coef[j, y_hat] - x_ij * step
+                coef[j, y_i] = coef[j, y_i] + x_ij * step
+            if fit_intercept:
+                intercept[y_hat] -= u
+                intercept[y_i] += u
+            mistakes += 1
+        if apply_l1:
+            l1_total[0] += params[_L1_STEP]
+            wscale = scale[0]
+            for k in range(start, end):
+                j = _feature_of(indices, k, start, dense)
+                for c in range(n_classes):
+                    _truncate(coef, q, j, c, l1_total[0], wscale)
+        if average:
+            _accumulate_average(coef, scale, before, avg_coef, t)
+            if fit_intercept and u != 0.0:
+                avg_intercept[y_hat] -= t * u
+                avg_intercept[y_i] += t * u
+        t += 1.0
+    return t, mistakes, objective, -1

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Perceptron as SklearnPerceptron
@@ -1133,11 +1135,12 @@ _FAILURES = [
 @pytest.mark.parametrize("fitted", [False, True], ids=["fresh", "fitted"])
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 @pytest.mark.parametrize("failure", _FAILURES)
+@pytest.mark.parametrize("penalty", [None, "elasticnet"])
 def test_a_failed_call_leaves_the_estimator_as_it_was(
-    Estimator, fitted, method, failure, monkeypatch
+    Estimator, fitted, method, failure, penalty, monkeypatch
 ):
     X, y = _linear_data(n_samples=60, noise=0.3, seed=50)
-    params = dict(max_iter=5, random_state=0, average=True)
+    params = dict(max_iter=5, random_state=0, average=True, penalty=penalty)
 
     def make():
         est = Estimator(**params)
@@ -1164,9 +1167,11 @@ def test_a_failed_call_leaves_the_estimator_as_it_was(
         est.set_params(class_weight={0: 1.0, 5: 2.0})  # 5 is not a class
     elif failure == "interrupt in kernel":
         name = {
-            Perceptron: "binary_epoch_dense",
-            MulticlassPerceptron: "multiclass_epoch_dense",
-        }[Estimator]
+            (Perceptron, None): "binary_epoch_dense",
+            (MulticlassPerceptron, None): "multiclass_epoch_dense",
+            (Perceptron, "elasticnet"): "binary_penalized_epoch",
+            (MulticlassPerceptron, "elasticnet"): "multiclass_penalized_epoch",
+        }[Estimator, penalty]
         kernel = getattr(_perceptron_module, name)
         fail_at = 2 if method == "fit" else 1  # after a finished epoch in fit
         monkeypatch.setattr(
@@ -1259,3 +1264,343 @@ def test_concurrent_fits_equal_sequential_ones(Estimator):
         got = list(pool.map(fit, seeds))
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# -- penalty, alpha, l1_ratio ----------------------------------------------------
+
+
+def _python_penalized_perceptron(rows, y, sample_weight, params, n_classes):
+    """SGD with a penalty, one sample at a time, in Python floats.
+
+    ``rows[i]`` lists the ``(feature, value)`` pairs of sample ``i``: every
+    feature for dense data, the stored ones for CSR (the L1 penalty reaches
+    only those). ``n_classes=1`` is the binary perceptron (``y`` in {-1, +1});
+    otherwise the multiclass one (``y`` class indices). Returns the weights
+    ``W`` (n_features x columns), the intercepts and their averages over the
+    steps.
+    """
+    n_features = params["n_features"]
+    penalty, alpha, eta = params["penalty"], params["alpha"], params["eta0"]
+    l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, params["l1_ratio"])
+    n_cols = max(n_classes, 1)
+    W = [[0.0] * n_cols for _ in range(n_features)]
+    b = [0.0] * n_cols
+    W_sum = [[0.0] * n_cols for _ in range(n_features)]
+    b_sum = [0.0] * n_cols
+    total_l1 = 0.0
+    received = [[0.0] * n_cols for _ in range(n_features)]
+    steps = 0
+    for _ in range(params["max_iter"]):
+        for i, row in enumerate(rows):
+            scores = [b[k] + sum(W[j][k] * x for j, x in row) for k in range(n_cols)]
+            moves = []  # (column, signed step)
+            if n_classes == 1:
+                if y[i] * scores[0] <= 0.0:
+                    moves = [(0, eta * y[i] * sample_weight[i])]
+            else:
+                y_hat = max(range(n_cols), key=lambda k: (scores[k], -k))
+                if y_hat != y[i]:
+                    step = eta * sample_weight[i]
+                    moves = [(y_hat, -step), (y[i], step)]
+            if penalty in ("l2", "elasticnet"):
+                factor = max(0.0, 1.0 - (1.0 - l1_ratio) * eta * alpha)
+                W = [[w * factor for w in weights] for weights in W]
+            for k, step in moves:
+                for j, x in row:
+                    W[j][k] += x * step
+                if params["fit_intercept"]:
+                    b[k] += step
+            if penalty in ("l1", "elasticnet"):
+                total_l1 += l1_ratio * eta * alpha
+                for j, _ in row:
+                    for k in range(n_cols):
+                        old = W[j][k]
+                        if old > 0.0:
+                            W[j][k] = max(0.0, old - (total_l1 + received[j][k]))
+                        elif old < 0.0:
+                            W[j][k] = min(0.0, old + (total_l1 - received[j][k]))
+                        received[j][k] += W[j][k] - old
+            steps += 1
+            for j in range(n_features):
+                for k in range(n_cols):
+                    W_sum[j][k] += W[j][k]
+            for k in range(n_cols):
+                b_sum[k] += b[k]
+    W_avg = np.array(W_sum) / steps
+    return np.array(W), np.array(b), W_avg, np.array(b_sum) / steps
+
+
+def _rows(X):
+    if sp.issparse(X):
+        X = X.tocsr()
+        rows = []
+        for i in range(X.shape[0]):
+            stored = slice(X.indptr[i], X.indptr[i + 1])
+            rows.append(
+                list(zip(X.indices[stored].tolist(), X.data[stored].tolist(),
+                         strict=True))
+            )  # fmt: skip
+        return rows
+    return [list(enumerate(row)) for row in X.tolist()]
+
+
+_PENALTIES = ["l2", "l1", "elasticnet"]
+
+_PENALTY_CASES = [
+    {"alpha": 1e-4},
+    {"alpha": 0.02, "l1_ratio": 0.4, "eta0": 0.5},
+    # The weights' scale falls below the threshold where it is folded in.
+    {"alpha": 0.6, "l1_ratio": 0.05},
+    # A shrink factor of zero: the weights restart from zero at each sample.
+    {"alpha": 3.0, "l1_ratio": 0.0},
+    {"alpha": 0.01, "tol": 1e-3, "n_iter_no_change": 2},
+    {"alpha": 0.001, "class_weight": {"neg": 0.4, "pos": 2.0}, "eta0": 0.7},
+    {"alpha": 0.01, "coef_init": True, "fit_intercept": False},
+]
+
+
+@pytest.mark.parametrize("penalty", _PENALTIES)
+@pytest.mark.parametrize("options", _PENALTY_CASES, ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_penalized_perceptron_matches_sklearn_to_the_bit(
+    penalty, options, dtype, weighted
+):
+    X, y = _linear_data(n_samples=120, n_features=6, noise=0.2, seed=60)
+    X = X.astype(dtype)
+    labels = np.array(["neg", "pos"])[y]
+    rng = np.random.RandomState(61)
+    params = {"penalty": penalty, "tol": None, "eta0": 1.0, **options}
+    fit_params = {"sample_weight": rng.uniform(0, 3, len(y)) if weighted else None}
+    if params.pop("coef_init", False):
+        fit_params["coef_init"] = rng.randn(1, 6)
+        fit_params["intercept_init"] = rng.randn(1)
+    ours = _quiet_fit(Perceptron(shuffle=False, max_iter=15, **params), X, labels,
+                      **fit_params)  # fmt: skip
+    theirs = _quiet_fit(
+        SklearnPerceptron(shuffle=False, max_iter=15, **params), X, labels,
+        **fit_params,
+    )  # fmt: skip
+    assert ours.coef_.dtype == dtype
+    assert np.all(np.isfinite(ours.coef_))
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(dtype))
+    assert ours.n_iter_ == theirs.n_iter_
+
+
+@pytest.mark.parametrize("penalty", _PENALTIES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array])
+def test_penalized_perceptron_on_csr_matches_sklearn(penalty, dtype, container):
+    # scikit-learn damps the intercept's updates on sparse data; without an
+    # intercept the two agree to the bit, the L1 penalty reaching only the
+    # stored features of each sample in both.
+    X, y = _linear_data(n_samples=100, n_features=8, noise=0.2, seed=62)
+    X[np.abs(X) < 0.7] = 0.0
+    X_csr = container(X.astype(dtype))
+    weights = np.random.RandomState(63).uniform(0, 2, len(y))
+    params = dict(penalty=penalty, alpha=0.01, l1_ratio=0.3, max_iter=10,
+                  fit_intercept=False, tol=None, shuffle=False)  # fmt: skip
+    ours = Perceptron(**params).fit(X_csr, y, sample_weight=weights)
+    theirs = SklearnPerceptron(**params).fit(X_csr, y, sample_weight=weights)
+    assert ours.coef_.dtype == dtype
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_penalized_perceptron_csr_equals_dense_without_zeros(penalty):
+    X, y = _linear_data(n_samples=90, n_features=5, noise=0.2, seed=64)
+    params = dict(penalty=penalty, alpha=0.05, max_iter=8, shuffle=False)
+    dense = Perceptron(**params).fit(X, y)
+    csr = Perceptron(**params).fit(sp.csr_matrix(X), y)
+    np.testing.assert_array_equal(dense.coef_, csr.coef_)
+    np.testing.assert_array_equal(dense.intercept_, csr.intercept_)
+
+
+def test_penalized_partial_fit_matches_sklearn():
+    # Each call is one epoch from the weights reached so far, as in
+    # scikit-learn: its penalty bookkeeping starts afresh.
+    X, y = _linear_data(n_samples=80, n_features=5, noise=0.2, seed=65)
+    for dtype in (np.float64, np.float32):
+        params = dict(penalty="elasticnet", alpha=0.05, l1_ratio=0.5, shuffle=False)
+        ours, theirs = Perceptron(**params), SklearnPerceptron(**params)
+        for _ in range(4):
+            ours.partial_fit(X.astype(dtype), y, classes=[0, 1])
+            theirs.partial_fit(X.astype(dtype), y, classes=[0, 1])
+        np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+        np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(dtype))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("penalty", _PENALTIES)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize("average", [False, True])
+def test_penalized_perceptrons_match_python_transcription(
+    Estimator, penalty, container, average
+):
+    n_classes = 2 if Estimator is Perceptron else 3
+    X, y = _linear_data(n_samples=50, n_features=4, n_classes=n_classes,
+                        noise=0.2, seed=66)  # fmt: skip
+    X[np.abs(X) < 0.4] = 0.0
+    sample_weight = np.random.RandomState(67).choice([0.0, 0.5, 1.0, 2.0], len(y))
+    params = dict(penalty=penalty, alpha=0.03, l1_ratio=0.4, eta0=0.8,
+                  max_iter=6, fit_intercept=True)  # fmt: skip
+    est = Estimator(shuffle=False, average=average, **params)
+    est.fit(container(X), y, sample_weight=sample_weight)
+    y_oracle = np.where(y == 1, 1.0, -1.0) if n_classes == 2 else y
+    W, b, W_avg, b_avg = _python_penalized_perceptron(
+        _rows(container(X)), y_oracle.tolist(), sample_weight.tolist(),
+        {**params, "n_features": 4}, 1 if n_classes == 2 else n_classes,
+    )  # fmt: skip
+    if average:
+        W, b = W_avg, b_avg
+    np.testing.assert_allclose(est.coef_, W.T, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_elasticnet_bounds_are_l1_and_l2(Estimator):
+    X, y = _linear_data(n_samples=100, n_features=5, n_classes=3, seed=68)
+    if Estimator is Perceptron:
+        y = (y == 0).astype(int)
+    params = dict(alpha=0.01, max_iter=10, random_state=0)
+    for penalty, l1_ratio in (("l1", 1.0), ("l2", 0.0)):
+        mixed = Estimator(penalty="elasticnet", l1_ratio=l1_ratio, **params)
+        mixed.fit(X, y)
+        # penalty="l1" and "l2" ignore l1_ratio, as in scikit-learn.
+        for ignored in (0.7, None):
+            alone = Estimator(penalty=penalty, l1_ratio=ignored, **params)
+            alone.fit(X, y)
+            np.testing.assert_array_equal(alone.coef_, mixed.coef_)
+    l1 = Estimator(penalty="elasticnet", l1_ratio=0.0, **params).fit(X, y)
+    l2 = Estimator(penalty="elasticnet", l1_ratio=0.9, **params).fit(X, y)
+    assert not np.array_equal(l1.coef_, l2.coef_)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_l1_penalty_zeroes_irrelevant_features(Estimator):
+    rng = np.random.RandomState(69)
+    X = rng.randn(300, 10)
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)  # features 2 … 9 are noise
+    est = Estimator(penalty="l1", alpha=0.005, max_iter=30, random_state=0)
+    est.fit(X, y)
+    assert np.all(est.coef_[:, 2:] == 0.0)
+    assert np.all(est.coef_[:, :2] != 0.0)
+    unpenalized = _quiet_fit(Estimator(max_iter=30, random_state=0), X, y)
+    assert np.count_nonzero(unpenalized.coef_[:, 2:]) > 0
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_penalty_runs_max_iter_epochs_without_tol(Estimator):
+    # Separable data: without a penalty the first epoch with no mistake
+    # stops training; with one, every sample shrinks the weights, so as in
+    # scikit-learn only tol stops it, and without tol no warning is due.
+    X, y = _linear_data(n_samples=60, n_features=3, seed=70)
+    plain = Estimator(max_iter=50, shuffle=False).fit(X, y)
+    assert plain.n_iter_ < 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = Estimator(penalty="l2", max_iter=50, shuffle=False).fit(X, y)
+    assert est.n_iter_ == 50
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_penalty_with_tol_warns_when_max_iter_is_reached(Estimator):
+    X, y = _linear_data(n_samples=80, n_features=4, noise=0.3, seed=71)
+    est = Estimator(penalty="l1", tol=0.0, n_iter_no_change=50, max_iter=3)
+    with pytest.warns(ConvergenceWarning, match="max_iter=3 epochs ran before"):
+        est.fit(X, y)
+    assert est.n_iter_ == 3
+    # A loose tol stops it.
+    est = Estimator(penalty="l1", tol=10.0, n_iter_no_change=2, max_iter=50)
+    est.fit(X, y)
+    assert est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"penalty": "l3"}, "penalty"),
+        ({"penalty": "l2", "alpha": -1.0}, "alpha"),
+        ({"penalty": "elasticnet", "l1_ratio": 1.5}, "l1_ratio"),
+        ({"penalty": "elasticnet", "l1_ratio": None}, "l1_ratio must be set"),
+    ],
+)
+def test_penalty_parameters_are_validated(Estimator, params, match):
+    X, y = _linear_data(n_samples=20, seed=72)
+    with pytest.raises(ValueError, match=match):
+        Estimator(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_penalized_fit_does_not_modify_the_inputs(Estimator):
+    X, y = _linear_data(n_samples=40, seed=73)
+    coef_init = np.ones((1 if Estimator is Perceptron else 2, X.shape[1]))
+    copies = X.copy(), y.copy(), coef_init.copy()
+    est = Estimator(penalty="elasticnet", alpha=0.1, max_iter=5)
+    est.fit(X, y, coef_init=coef_init)
+    for passed, original in zip((X, y, coef_init), copies, strict=True):
+        np.testing.assert_array_equal(passed, original)
+    assert not np.shares_memory(est.coef_, coef_init)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_default_fits_are_reproducible(Estimator):
+    # random_state defaults to 0, as in scikit-learn's Perceptron: two fits
+    # with the default shuffling give the same weights.
+    X, y = _linear_data(n_samples=80, n_features=4, noise=0.3, seed=74)
+    first = _quiet_fit(Estimator(max_iter=5), X, y)
+    second = _quiet_fit(Estimator(max_iter=5), X, y)
+    np.testing.assert_array_equal(first.coef_, second.coef_)
+    # A different seed visits the samples in another order.
+    other = _quiet_fit(Estimator(max_iter=5, random_state=1), X, y)
+    assert not np.array_equal(first.coef_, other.coef_)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_samples=st.integers(2, 25),
+    n_features=st.integers(1, 4),
+    penalty=st.sampled_from(_PENALTIES),
+    alpha=st.sampled_from([0.0, 1e-4, 0.05, 0.9, 2.0]),
+    l1_ratio=st.sampled_from([0.0, 0.15, 1.0]),
+    fit_intercept=st.booleans(),
+    float32=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_penalized_perceptron_matches_sklearn_property(
+    n_samples, n_features, penalty, alpha, l1_ratio, fit_intercept, float32, seed
+):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n_samples, n_features).astype(np.float32 if float32 else float)
+    y = rng.randint(0, 2, n_samples)
+    y[:2] = [0, 1]  # both classes present
+    params = dict(penalty=penalty, alpha=alpha, l1_ratio=l1_ratio, tol=None,
+                  fit_intercept=fit_intercept, shuffle=False, max_iter=4)  # fmt: skip
+    ours = Perceptron(**params).fit(X, y)
+    theirs = SklearnPerceptron(**params).fit(X, y)
+    assert np.all(np.isfinite(ours.coef_))
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    np.testing.assert_array_equal(ours.intercept_, theirs.intercept_.astype(X.dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_penalized_warm_start_and_early_stopping_match_sklearn(dtype):
+    X, y = _linear_data(n_samples=120, n_features=5, noise=0.25, seed=75)
+    X = X.astype(dtype)
+    params = dict(penalty="elasticnet", alpha=0.02, l1_ratio=0.6, shuffle=False,
+                  max_iter=6, tol=None, warm_start=True)  # fmt: skip
+    ours, theirs = Perceptron(**params), SklearnPerceptron(**params)
+    for _ in range(2):
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
+    # With the L1 penalty alone the weights' scale stays 1, so the validation
+    # accuracy, and hence the epoch where training stops, agree too.
+    params = dict(penalty="l1", alpha=0.01, shuffle=False, max_iter=40, tol=1e-3,
+                  n_iter_no_change=2, early_stopping=True, random_state=2)  # fmt: skip
+    ours = Perceptron(**params).fit(X, y)
+    theirs = SklearnPerceptron(**params).fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ < 40
+    np.testing.assert_array_equal(ours.coef_, theirs.coef_)
