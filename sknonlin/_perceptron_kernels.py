@@ -681,6 +681,48 @@ def _accumulate_average(coef, scale, before, avg_coef, t):
             avg_coef[j, k] += t * (np.float64(coef[j, k]) * w - before[j, k])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _penalty_of_norms(scale, alpha, l1_ratio, rounded):
+    """``alpha ((1 - l1_ratio) ||w||² / 2 + l1_ratio ||w||₁)`` from ``scale``."""
+    rounded[0] = np.sqrt(scale[1])
+    norm = np.float64(rounded[0])
+    rounded[0] = scale[2]
+    return alpha * (
+        (1.0 - l1_ratio) * 0.5 * norm**2 + l1_ratio * np.float64(rounded[0])
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _step_over_scale(u, scale, rounded):
+    """``(wscale, u / wscale)``, both rounded as the weights' dtype rounds them."""
+    rounded[0] = scale[0]
+    wscale = rounded[0]
+    rounded[0] = u
+    return wscale, np.float64(rounded[0] / wscale)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _binary_penalized_update(data, indices, start, end, dense, coef, scale, c):
+    """``v += x_i c`` on the row's features; the norms of ``wscale v`` kept."""
+    sq = 0.0
+    l1 = 0.0
+    for k in range(start, end):
+        j = _feature_of(indices, k, start, dense)
+        coef[j, 0] = coef[j, 0] + np.float64(data[k]) * c
+        sq += coef[j, 0] * coef[j, 0]
+        l1 += abs(np.float64(coef[j, 0]))
+    return sq, l1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _truncate_row(indices, start, end, dense, coef, q, total, wscale):
+    """The cumulative L1 truncation of the weights of the row's features."""
+    for k in range(start, end):
+        j = _feature_of(indices, k, start, dense)
+        for c in range(coef.shape[1]):
+            _truncate(coef, q, j, c, total, wscale)
+
+
 @njit(cache=True, nogil=True)
 def binary_penalized_epoch(
     data,
@@ -752,12 +794,7 @@ def binary_penalized_epoch(
         if track_loss:
             if z <= 0.0:
                 objective += 0.0 - z
-            rounded[0] = np.sqrt(scale[1])
-            norm = np.float64(rounded[0])
-            rounded[0] = scale[2]
-            objective += alpha * (
-                (1.0 - l1_ratio) * 0.5 * norm**2 + l1_ratio * np.float64(rounded[0])
-            )
+            objective += _penalty_of_norms(scale, alpha, l1_ratio, rounded)
         u = 0.0
         if z <= 0.0:
             u = _weight_update(eta0, y[i], sample_weight[i])
@@ -766,17 +803,10 @@ def binary_penalized_epoch(
         if apply_l2:
             _shrink(coef, scale, params[_SHRINK], params[_RESET], rounded)
         if u != 0.0:
-            rounded[0] = scale[0]
-            wscale = rounded[0]
-            rounded[0] = u
-            c = np.float64(rounded[0] / wscale)  # divided in the dtype of coef
-            sq = 0.0
-            l1 = 0.0
-            for k in range(start, end):
-                j = _feature_of(indices, k, start, dense)
-                coef[j, 0] = coef[j, 0] + np.float64(data[k]) * c
-                sq += coef[j, 0] * coef[j, 0]
-                l1 += abs(np.float64(coef[j, 0]))
+            wscale, c = _step_over_scale(u, scale, rounded)
+            sq, l1 = _binary_penalized_update(
+                data, indices, start, end, dense, coef, scale, c
+            )
             scale[1] = sq * (wscale * wscale)
             scale[2] = l1 * wscale
             if fit_intercept:
@@ -784,16 +814,52 @@ def binary_penalized_epoch(
             mistakes += 1
         if apply_l1:
             l1_total[0] += params[_L1_STEP]
-            wscale = scale[0]
-            for k in range(start, end):
-                j = _feature_of(indices, k, start, dense)
-                _truncate(coef, q, j, 0, l1_total[0], wscale)
+            _truncate_row(indices, start, end, dense, coef, q, l1_total[0], scale[0])
         if average:
             _accumulate_average(coef, scale, before, avg_coef, t)
             if fit_intercept:
                 avg_intercept += t * u
         t += 1.0
     return intercept, avg_intercept, t, mistakes, objective, -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _penalized_scores(data, indices, start, end, dense, coef, scale, intercept, scores):
+    """``s_k = wscale (v_k · x_i) + b_k`` in float64, into ``scores``."""
+    scores[:] = 0.0
+    for k in range(start, end):
+        j = _feature_of(indices, k, start, dense)
+        x_ij = data[k]
+        for c in range(scores.shape[0]):
+            scores[c] += coef[j, c] * x_ij
+    wscale = scale[0]
+    for c in range(scores.shape[0]):
+        scores[c] = scores[c] * wscale + intercept[c]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _penalty_of_weights(coef, wscale, alpha, l1_ratio):
+    """``alpha ((1 - l1_ratio) ||W||² / 2 + l1_ratio ||W||₁)``, ``W = wscale V``."""
+    sq = 0.0
+    l1 = 0.0
+    for j in range(coef.shape[0]):
+        for c in range(coef.shape[1]):
+            w = np.float64(coef[j, c]) * wscale
+            sq += w * w
+            l1 += abs(w)
+    return alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * l1)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _multiclass_penalized_update(
+    data, indices, start, end, dense, coef, y_hat, y_i, step
+):
+    """``v_ŷ -= x_i step`` and ``v_{y_i} += x_i step`` on the row's features."""
+    for k in range(start, end):
+        j = _feature_of(indices, k, start, dense)
+        x_ij = np.float64(data[k])
+        coef[j, y_hat] = coef[j, y_hat] - x_ij * step
+        coef[j, y_i] = coef[j, y_i] + x_ij * step
 
 
 @njit(cache=True, nogil=True)
@@ -852,29 +918,16 @@ def multiclass_penalized_epoch(
     for pos in range(n_samples):
         i = order[pos]
         start, end = _row_bounds(indptr, i, n_features, dense)
-        scores[:] = 0.0
-        for k in range(start, end):
-            j = _feature_of(indices, k, start, dense)
-            x_ij = data[k]
-            for c in range(n_classes):
-                scores[c] += coef[j, c] * x_ij
-        wscale = scale[0]
-        for c in range(n_classes):
-            scores[c] = scores[c] * wscale + intercept[c]
+        _penalized_scores(
+            data, indices, start, end, dense, coef, scale, intercept, scores
+        )
         if not _all_finite(scores):
             return t, mistakes, objective, pos
         y_hat = _argmax_first(scores)
         y_i = y[i]
         if track_loss:
             objective += scores[y_hat] - scores[y_i]
-            sq = 0.0
-            l1 = 0.0
-            for j in range(coef.shape[0]):
-                for c in range(n_classes):
-                    w = np.float64(coef[j, c]) * wscale
-                    sq += w * w
-                    l1 += abs(w)
-            objective += alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * l1)
+            objective += _penalty_of_weights(coef, scale[0], alpha, l1_ratio)
         u = 0.0
         if y_hat != y_i:
             u = eta0 * np.float64(sample_weight[i])
@@ -883,26 +936,17 @@ def multiclass_penalized_epoch(
         if apply_l2:
             _shrink(coef, scale, params[_SHRINK], params[_RESET], rounded)
         if u != 0.0:
-            rounded[0] = scale[0]
-            wscale_rounded = rounded[0]
-            rounded[0] = u
-            step = np.float64(rounded[0] / wscale_rounded)
-            for k in range(start, end):
-                j = _feature_of(indices, k, start, dense)
-                x_ij = np.float64(data[k])
-                coef[j, y_hat] = coef[j, y_hat] - x_ij * step
-                coef[j, y_i] = coef[j, y_i] + x_ij * step
+            _, step = _step_over_scale(u, scale, rounded)
+            _multiclass_penalized_update(
+                data, indices, start, end, dense, coef, y_hat, y_i, step
+            )
             if fit_intercept:
                 intercept[y_hat] -= u
                 intercept[y_i] += u
             mistakes += 1
         if apply_l1:
             l1_total[0] += params[_L1_STEP]
-            wscale = scale[0]
-            for k in range(start, end):
-                j = _feature_of(indices, k, start, dense)
-                for c in range(n_classes):
-                    _truncate(coef, q, j, c, l1_total[0], wscale)
+            _truncate_row(indices, start, end, dense, coef, q, l1_total[0], scale[0])
         if average:
             _accumulate_average(coef, scale, before, avg_coef, t)
             if fit_intercept and u != 0.0:

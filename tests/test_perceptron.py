@@ -1269,7 +1269,8 @@ def test_concurrent_fits_equal_sequential_ones(Estimator):
 # -- penalty, alpha, l1_ratio ----------------------------------------------------
 
 
-def _python_penalized_perceptron(rows, y, sample_weight, params, n_classes):
+# a transcription of the algorithm in one piece, step by step as it runs
+def _python_penalized_perceptron(rows, y, sample_weight, params, n_classes):  # noqa: C901
     """SGD with a penalty, one sample at a time, in Python floats.
 
     ``rows[i]`` lists the ``(feature, value)`` pairs of sample ``i``: every
