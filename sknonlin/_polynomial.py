@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from sknonlin import _polynomial_kernels as kernels
+from sknonlin import _polynomial_sparse_kernels as sparse_kernels
 from sknonlin._base import DocLinkMixin
 
 _BASIS_CODES = {
@@ -593,7 +594,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             X.sum_duplicates()
         n_samples, n_features = X.shape
         min_degree, max_degree = self._min_degree, self._max_degree
-        lengths = kernels.csr_row_lengths(
+        lengths = sparse_kernels.csr_row_lengths(
             X.indptr,
             min_degree,
             max_degree,
@@ -621,7 +622,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             block_offsets[k] = offset
             offset += _count_output_features(n_features, k, k, self.interaction_only)
         binom = _binomial_table(n_features + max_degree, max_degree)
-        kernels.expand_csr(
+        sparse_kernels.expand_csr(
             X.data,
             X.indices,
             X.indptr,

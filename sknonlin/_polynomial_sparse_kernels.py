@@ -1,0 +1,124 @@
+"""Numba kernels for the polynomial feature map of CSR input.
+
+Only products of stored values are computed: the terms of a row are
+enumerated over its stored columns, and each term's output column is its
+rank in the dense map's column order.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def count_terms(m, min_degree, max_degree, interaction_only):
+    """Count the terms of degree ``min_degree..max_degree`` of ``m`` features."""
+    total = 0
+    count = 1  # terms of degree 0
+    for k in range(1, max_degree + 1):
+        if interaction_only:
+            count = count * (m - k + 1) // k  # C(m, k)
+        else:
+            count = count * (m + k - 1) // k  # C(m + k - 1, k)
+        if k >= min_degree:
+            total += count
+    return total
+
+
+@njit(cache=True)
+def csr_row_lengths(indptr, min_degree, max_degree, interaction_only, include_bias):
+    """Exact number of stored values of each output row, for CSR input."""
+    n_samples = indptr.shape[0] - 1
+    lengths = np.empty(n_samples, dtype=np.int64)
+    for i in range(n_samples):
+        m = indptr[i + 1] - indptr[i]
+        lengths[i] = count_terms(m, min_degree, max_degree, interaction_only)
+        if include_bias:
+            lengths[i] += 1
+    return lengths
+
+
+@njit(cache=True)
+def rank_step(previous, c, r, n_features, interaction_only, binom):
+    """How many terms of a degree precede those whose next index is ``c``.
+
+    Terms are ranked lexicographically (the dense map's column order). At a
+    level with ``r`` indices still to follow, each smaller index ``v`` in
+    ``[previous, c)`` skips the C(n - v + r - 1, r) terms starting with it
+    (C(n - v - 1, r) for interaction_only); by the hockey-stick identity the
+    sum is a difference of two entries of ``binom[m, r] = C(m, r)``.
+    """
+    if interaction_only:
+        return binom[n_features - previous, r + 1] - binom[n_features - c, r + 1]
+    return binom[n_features - previous + r, r + 1] - binom[n_features - c + r, r + 1]
+
+
+@njit(cache=True)
+def expand_csr(
+    data,
+    indices,
+    indptr,
+    n_features,
+    min_degree,
+    max_degree,
+    interaction_only,
+    include_bias,
+    block_offsets,
+    binom,
+    out_data,
+    out_indices,
+    out_indptr,
+):
+    """Feature map of a CSR matrix, visiting only products of stored values.
+
+    The terms of degree k of a row are enumerated over its stored columns in
+    lexicographic order, so the output's column indices come out sorted:
+    the first k - 1 positions run like an odometer, each with its partial
+    product and partial rank, and the last position is a tight inner loop.
+    """
+    pos = np.empty(max_degree, dtype=np.int64)
+    rank = np.zeros(max_degree + 1, dtype=np.int64)
+    partial = np.empty(max_degree + 1, dtype=data.dtype)
+    strict = 1 if interaction_only else 0
+    for i in range(indptr.shape[0] - 1):
+        start, stop = indptr[i], indptr[i + 1]
+        m = stop - start
+        w = out_indptr[i]
+        if include_bias:
+            out_data[w] = 1
+            out_indices[w] = 0
+            w += 1
+        for k in range(max(min_degree, 1), max_degree + 1):
+            if m == 0 or (interaction_only and k > m):
+                continue
+            last = k - 1
+            for t in range(last):
+                pos[t] = t * strict
+            partial[0] = 1
+            level = 0
+            while True:
+                # refresh the prefix from the level that moved
+                previous = 0 if level == 0 else indices[start + pos[level - 1]] + strict
+                for t in range(level, last):
+                    c = indices[start + pos[t]]
+                    partial[t + 1] = partial[t] * data[start + pos[t]]
+                    rank[t + 1] = rank[t] + rank_step(
+                        previous, c, last - t, n_features, interaction_only, binom
+                    )
+                    previous = c + strict
+                # the last index: one term per remaining stored value
+                base = block_offsets[k] + rank[last] - previous
+                first = pos[last - 1] + strict if last > 0 else 0
+                for q in range(start + first, stop):
+                    out_data[w] = partial[last] * data[q]
+                    out_indices[w] = base + indices[q]
+                    w += 1
+                # advance the odometer over the prefix
+                t = last - 1
+                while t >= 0 and pos[t] >= (m - (k - t) if interaction_only else m - 1):
+                    t -= 1
+                if t < 0:
+                    break
+                pos[t] += 1
+                for u in range(t + 1, last):
+                    pos[u] = pos[u - 1] + strict
+                level = t
