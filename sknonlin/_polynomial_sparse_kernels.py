@@ -2,57 +2,64 @@
 
 Only products of stored values are computed: the terms of a row are
 enumerated over its stored columns, and each term's output column is its
-rank in the dense map's column order.
+rank in the dense map's column order. Ranks are sums of binomial
+coefficients computed on the fly, so nothing is sized by the number of
+input features.
+
+The kernels work on validated arrays: a canonical CSR structure (sorted,
+unique column indices in ``[0, n_features)``) and an output allocated from
+the exact per-row counts of ``_polynomial_sparse.py``.
 """
 
 import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
-def count_terms(m, min_degree, max_degree, interaction_only):
-    """Count the terms of degree ``min_degree..max_degree`` of ``m`` features."""
-    total = 0
-    count = 1  # terms of degree 0
-    for k in range(1, max_degree + 1):
-        if interaction_only:
-            count = count * (m - k + 1) // k  # C(m, k)
-        else:
-            count = count * (m + k - 1) // k  # C(m + k - 1, k)
-        if k >= min_degree:
-            total += count
-    return total
+@njit(cache=True, nogil=True)
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
 
 
-@njit(cache=True)
-def csr_row_lengths(indptr, min_degree, max_degree, interaction_only, include_bias):
-    """Exact number of stored values of each output row, for CSR input."""
-    n_samples = indptr.shape[0] - 1
-    lengths = np.empty(n_samples, dtype=np.int64)
-    for i in range(n_samples):
-        m = indptr[i + 1] - indptr[i]
-        lengths[i] = count_terms(m, min_degree, max_degree, interaction_only)
-        if include_bias:
-            lengths[i] += 1
-    return lengths
+@njit(cache=True, nogil=True)
+def binomial(n, k):
+    """C(n, k) in int64, exact whenever the result fits in int64.
+
+    Built up as C(n - k + i, i) for i = 1..k (with k <= n - k); each step
+    divides by ``gcd(C, i)`` before multiplying, so no intermediate value
+    exceeds the result.
+    """
+    if k < 0 or k > n:
+        return 0
+    k = min(k, n - k)
+    result = 1
+    for i in range(1, k + 1):
+        g = _gcd(result, i)
+        result = (result // g) * ((n - k + i) // (i // g))
+    return result
 
 
-@njit(cache=True)
-def rank_step(previous, c, r, n_features, interaction_only, binom):
+@njit(cache=True, nogil=True)
+def rank_step(previous, c, r, n_features, interaction_only):
     """How many terms of a degree precede those whose next index is ``c``.
 
     Terms are ranked lexicographically (the dense map's column order). At a
     level with ``r`` indices still to follow, each smaller index ``v`` in
     ``[previous, c)`` skips the C(n - v + r - 1, r) terms starting with it
     (C(n - v - 1, r) for interaction_only); by the hockey-stick identity the
-    sum is a difference of two entries of ``binom[m, r] = C(m, r)``.
+    sum is a difference of two binomials. Both count terms of the output
+    (those with a given prefix), so they fit in int64 whenever the number
+    of output features does.
     """
     if interaction_only:
-        return binom[n_features - previous, r + 1] - binom[n_features - c, r + 1]
-    return binom[n_features - previous + r, r + 1] - binom[n_features - c + r, r + 1]
+        return binomial(n_features - previous, r + 1) - binomial(n_features - c, r + 1)
+    return binomial(n_features - previous + r, r + 1) - binomial(
+        n_features - c + r, r + 1
+    )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def expand_csr(
     data,
     indices,
@@ -63,7 +70,6 @@ def expand_csr(
     interaction_only,
     include_bias,
     block_offsets,
-    binom,
     out_data,
     out_indices,
     out_indptr,
@@ -74,8 +80,9 @@ def expand_csr(
     lexicographic order, so the output's column indices come out sorted:
     the first k - 1 positions run like an odometer, each with its partial
     product and partial rank, and the last position is a tight inner loop.
+    ``out_indptr`` holds the exact number of terms of each row.
     """
-    pos = np.empty(max_degree, dtype=np.int64)
+    pos = np.empty(max(max_degree, 1), dtype=np.int64)
     rank = np.zeros(max_degree + 1, dtype=np.int64)
     partial = np.empty(max_degree + 1, dtype=data.dtype)
     strict = 1 if interaction_only else 0
@@ -102,7 +109,7 @@ def expand_csr(
                     c = indices[start + pos[t]]
                     partial[t + 1] = partial[t] * data[start + pos[t]]
                     rank[t + 1] = rank[t] + rank_step(
-                        previous, c, last - t, n_features, interaction_only, binom
+                        previous, c, last - t, n_features, interaction_only
                     )
                     previous = c + strict
                 # the last index: one term per remaining stored value
