@@ -97,7 +97,9 @@ def output_index_dtype(
     wide_input = X.indptr.dtype == np.int64 or X.indices.dtype == np.int64
     csc = X.format == "csc"
     if max_degree >= 4:
-        wide = wide_input and input_sparray and (csc or sparray_output)
+        # columns computed from the input, beside the bias
+        wide = wide_input and input_sparray and n_output_features > include_bias
+        wide = wide and (csc or sparray_output)
         return np.dtype(np.int64 if wide else np.int32)
     # a CSC input is stacked as X.tocsr(), which a sparse matrix downcasts
     wide = wide_input and (input_sparray or not csc)
@@ -140,6 +142,26 @@ def row_lengths(indptr, min_degree, max_degree, interaction_only, include_bias):
     for m, count in counts.items():
         table[m] = count
     return table[stored], total
+
+
+def binomial_table(n_features, nnz, max_degree):
+    """``table[m, j] = C(m, j)`` for ``m <= n_features + max_degree``, or empty.
+
+    The table makes ranking faster, but is sized by the number of features:
+    it is built only where it is no larger than the input's stored values
+    (a few bytes per stored value), so memory follows the stored values.
+    Entries beyond int64 wrap around, but the kernel reads only entries that
+    count output terms, which fit.
+    """
+    n_rows = n_features + max_degree + 1
+    if max_degree < 2 or n_rows * (max_degree + 1) > 2 * nnz + 1024:
+        return np.zeros((0, 0), dtype=np.int64)
+    table = np.zeros((n_rows, max_degree + 1), dtype=np.int64)
+    table[:, 0] = 1
+    for j in range(1, max_degree + 1):
+        # C(m, j) = sum over i < m of C(i, j - 1)
+        np.cumsum(table[:-1, j - 1], out=table[1:, j])
+    return table
 
 
 def _could_overflow(values, max_degree, dtype):
@@ -251,6 +273,7 @@ def transform_sparse(
         bool(interaction_only),
         bool(include_bias),
         np.asarray(offsets, dtype=np.int64),
+        binomial_table(n_features, int(X.indptr[-1]), max_degree),
         data,
         indices,
         indptr,

@@ -41,7 +41,7 @@ def binomial(n, k):
 
 
 @njit(cache=True, nogil=True)
-def rank_step(previous, c, r, n_features, interaction_only):
+def rank_step(previous, c, r, n_features, interaction_only, binom):
     """How many terms of a degree precede those whose next index is ``c``.
 
     Terms are ranked lexicographically (the dense map's column order). At a
@@ -50,13 +50,16 @@ def rank_step(previous, c, r, n_features, interaction_only):
     (C(n - v - 1, r) for interaction_only); by the hockey-stick identity the
     sum is a difference of two binomials. Both count terms of the output
     (those with a given prefix), so they fit in int64 whenever the number
-    of output features does.
+    of output features does. They are read from ``binom[m, j] = C(m, j)``
+    when that table is given (not empty), else computed.
     """
     if interaction_only:
-        return binomial(n_features - previous, r + 1) - binomial(n_features - c, r + 1)
-    return binomial(n_features - previous + r, r + 1) - binomial(
-        n_features - c + r, r + 1
-    )
+        high, low = n_features - previous, n_features - c
+    else:
+        high, low = n_features - previous + r, n_features - c + r
+    if binom.shape[0] > 0:
+        return binom[high, r + 1] - binom[low, r + 1]
+    return binomial(high, r + 1) - binomial(low, r + 1)
 
 
 @njit(cache=True, nogil=True)
@@ -70,6 +73,7 @@ def expand_csr(
     interaction_only,
     include_bias,
     block_offsets,
+    binom,
     out_data,
     out_indices,
     out_indptr,
@@ -80,7 +84,8 @@ def expand_csr(
     lexicographic order, so the output's column indices come out sorted:
     the first k - 1 positions run like an odometer, each with its partial
     product and partial rank, and the last position is a tight inner loop.
-    ``out_indptr`` holds the exact number of terms of each row.
+    ``out_indptr`` holds the exact number of terms of each row; ``binom`` is
+    a table of binomials with ``n_features + max_degree`` rows, or empty.
     """
     pos = np.empty(max(max_degree, 1), dtype=np.int64)
     rank = np.zeros(max_degree + 1, dtype=np.int64)
@@ -109,7 +114,7 @@ def expand_csr(
                     c = indices[start + pos[t]]
                     partial[t + 1] = partial[t] * data[start + pos[t]]
                     rank[t + 1] = rank[t] + rank_step(
-                        previous, c, last - t, n_features, interaction_only
+                        previous, c, last - t, n_features, interaction_only, binom
                     )
                     previous = c + strict
                 # the last index: one term per remaining stored value

@@ -1,8 +1,10 @@
 """Tests of the polynomial feature map on sparse (CSR/CSC) input."""
 
+import contextlib
 import math
 import threading
 import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -21,6 +23,11 @@ from sknonlin import (
 )
 
 CONTAINERS = ["csr_matrix", "csr_array", "csc_matrix", "csc_array"]
+NO_TABLE = (
+    _polynomial_sparse,
+    "binomial_table",
+    lambda *args: np.zeros((0, 0), dtype=np.int64),
+)
 
 
 def _assert_same_sparse(actual, expected):
@@ -323,19 +330,50 @@ def _sparse_case(draw):
         include_bias=include_bias,
     )
     interface = draw(st.sampled_from(["spmatrix", "sparray"]))
-    return X, params, interface
+    return X, params, interface, draw(st.booleans())
 
 
 @settings(max_examples=150, deadline=None)
 @given(_sparse_case())
 def test_sparse_output_equals_polynomial_features(case):
-    X, params, interface = case
-    with sklearn.config_context(sparse_interface=interface):
-        expected = PolynomialFeatures(**params).fit_transform(X)
+    X, params, interface, computed_binomials = case
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(sklearn.config_context(sparse_interface=interface))
+        if computed_binomials:
+            # rank without the binomial table, as for very wide input
+            stack.enter_context(mock.patch.object(*NO_TABLE))
+        reference = PolynomialFeatures(**params).fit(X)
         transformer = PolynomialFeatureMap(**params).fit(X)
         actual = transformer.transform(X)
-    assert actual.format == X.format
+        assert actual.format == X.format
+        assert isinstance(actual, sparse.sparray) == (interface == "sparray")
+        if reference.n_output_features_ == 0:
+            # PolynomialFeatures fails to stack zero sparse blocks
+            assert actual.shape == (X.shape[0], 0) and actual.nnz == 0
+            return
+        expected = reference.transform(X)
     _assert_same_sparse(actual, expected)
+
+
+@pytest.mark.parametrize("interaction_only", [False, True])
+def test_ranks_from_the_table_and_computed_agree(interaction_only):
+    X = sparse.random(50, 12, density=0.4, format="csr", random_state=0)
+    assert _polynomial_sparse.binomial_table(12, X.nnz, 5).shape == (18, 6)
+    params = dict(degree=(1, 5), interaction_only=interaction_only)
+    with_table = PolynomialFeatureMap(**params).fit_transform(X)
+    with mock.patch.object(*NO_TABLE):
+        computed = PolynomialFeatureMap(**params).fit_transform(X)
+    _assert_same_sparse(computed, with_table)
+    _assert_same_sparse(with_table, PolynomialFeatures(**params).fit_transform(X))
+
+
+def test_binomial_table_is_not_built_for_wide_input():
+    # a table over 10**6 features for 10 stored values would dwarf the input
+    assert _polynomial_sparse.binomial_table(10**6, 10, 2).size == 0
+    table = _polynomial_sparse.binomial_table(100, 1000, 3)
+    for m in (0, 5, 103):
+        for j in range(4):
+            assert table[m, j] == math.comb(m, j)
 
 
 # -- kernels -----------------------------------------------------------------
