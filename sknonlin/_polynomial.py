@@ -605,7 +605,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
                 shape, n_bytes, self._hint(sparse_input=True)
             ),
         )
-        return _like_input_sparse_api(XP, X), overflow
+        return XP, overflow
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,6 +18,8 @@ from sknonlin._sparse import check_compressed_structure
 
 _INT32_MAX = np.iinfo(np.int32).max
 _INTP_MAX = np.iinfo(np.intp).max
+# below this many stored values, computing binomials costs less than a table
+_TABLE_MIN_NNZ = 512
 
 
 def count_terms(m, min_degree, max_degree, interaction_only, include_bias):
@@ -149,12 +151,14 @@ def binomial_table(n_features, nnz, max_degree):
 
     The table makes ranking faster, but is sized by the number of features:
     it is built only where it is no larger than the input's stored values
-    (a few bytes per stored value), so memory follows the stored values.
+    (a few bytes per stored value), so memory follows the stored values,
+    and only for inputs large enough to repay building it.
     Entries beyond int64 wrap around, but the kernel reads only entries that
     count output terms, which fit.
     """
     n_rows = n_features + max_degree + 1
-    if max_degree < 2 or n_rows * (max_degree + 1) > 2 * nnz + 1024:
+    too_wide = n_rows * (max_degree + 1) > 2 * nnz + 1024
+    if max_degree < 2 or nnz < _TABLE_MIN_NNZ or too_wide:
         return np.zeros((0, 0), dtype=np.int64)
     table = np.zeros((n_rows, max_degree + 1), dtype=np.int64)
     table[:, 0] = 1
@@ -206,8 +210,8 @@ def transform_sparse(
         The number of output columns; must match the parameters.
 
     sparray_output : bool
-        Whether the caller returns a sparse array (else a sparse matrix);
-        it decides the index dtype as it does in scikit-learn.
+        Whether to return a sparse array (else a sparse matrix); it also
+        decides the index dtype, as it does in scikit-learn.
 
     check_fits : callable
         ``check_fits(shape, n_bytes)`` raises a ``ValueError`` when an output
@@ -215,8 +219,9 @@ def transform_sparse(
 
     Returns
     -------
-    XP : csr_array or csc_array of shape (n_samples, n_output_features)
-        The transformed data, with sorted indices.
+    XP : sparse matrix or array of shape (n_samples, n_output_features)
+        The transformed data in ``X``'s format (a sparse array if
+        ``sparray_output``), with sorted indices.
 
     overflow : bool
         Whether some output value overflowed to infinity.
@@ -278,10 +283,26 @@ def transform_sparse(
         indices,
         indptr,
     )
-    # a sparse array keeps the index dtype chosen (a matrix would downcast)
-    XP = sparse.csr_array((data, indices, indptr), shape=shape)
-    XP.has_sorted_indices = True
-    XP.has_canonical_format = True
     overflow = _could_overflow(X.data[: X.indptr[-1]], max_degree, X.dtype)
     overflow = overflow and not np.isfinite(data).all()
-    return (XP.tocsc() if csc else XP), overflow
+    return _output_container(
+        data, indices, indptr, shape, csc, sparray_output
+    ), overflow
+
+
+def _output_container(data, indices, indptr, shape, csc, sparray_output):
+    """The CSR arrays as a CSR or CSC matrix or array, keeping their dtype."""
+    # a sparse array keeps int64 indices that fit int32; a matrix built from
+    # arrays would downcast them, one converted from a sparse array does not
+    direct = sparray_output or indices.dtype == np.int32
+    if direct and not sparray_output:
+        XP = sparse.csr_matrix((data, indices, indptr), shape=shape)
+    else:
+        XP = sparse.csr_array((data, indices, indptr), shape=shape)
+    XP.has_sorted_indices = True
+    XP.has_canonical_format = True
+    if csc:
+        XP = XP.tocsc()
+    if not direct:
+        XP = sparse.csc_matrix(XP) if csc else sparse.csr_matrix(XP)
+    return XP

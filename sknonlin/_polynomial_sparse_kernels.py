@@ -59,7 +59,14 @@ def rank_step(previous, c, r, n_features, interaction_only, binom):
         high, low = n_features - previous + r, n_features - c + r
     if binom.shape[0] > 0:
         return binom[high, r + 1] - binom[low, r + 1]
-    return binomial(high, r + 1) - binomial(low, r + 1)
+    return _computed_step(high, low, r + 1)
+
+
+# a separate call keeps the table lookups of the hot loop small and fast
+@njit(cache=True, nogil=True, inline="never")
+def _computed_step(high, low, j):
+    """C(high, j) - C(low, j), computed."""
+    return binomial(high, j) - binomial(low, j)
 
 
 @njit(cache=True, nogil=True)

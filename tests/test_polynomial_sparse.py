@@ -23,6 +23,8 @@ from sknonlin import (
 )
 
 CONTAINERS = ["csr_matrix", "csr_array", "csc_matrix", "csc_array"]
+# rank every input with a binomial table, however small
+ALWAYS_TABLE = (_polynomial_sparse, "_TABLE_MIN_NNZ", 0)
 NO_TABLE = (
     _polynomial_sparse,
     "binomial_table",
@@ -339,9 +341,8 @@ def test_sparse_output_equals_polynomial_features(case):
     X, params, interface, computed_binomials = case
     with contextlib.ExitStack() as stack:
         stack.enter_context(sklearn.config_context(sparse_interface=interface))
-        if computed_binomials:
-            # rank without the binomial table, as for very wide input
-            stack.enter_context(mock.patch.object(*NO_TABLE))
+        if not computed_binomials:
+            stack.enter_context(mock.patch.object(*ALWAYS_TABLE))
         reference = PolynomialFeatures(**params).fit(X)
         transformer = PolynomialFeatureMap(**params).fit(X)
         actual = transformer.transform(X)
@@ -357,7 +358,7 @@ def test_sparse_output_equals_polynomial_features(case):
 
 @pytest.mark.parametrize("interaction_only", [False, True])
 def test_ranks_from_the_table_and_computed_agree(interaction_only):
-    X = sparse.random(50, 12, density=0.4, format="csr", random_state=0)
+    X = sparse.random(150, 12, density=0.4, format="csr", random_state=0)
     assert _polynomial_sparse.binomial_table(12, X.nnz, 5).shape == (18, 6)
     params = dict(degree=(1, 5), interaction_only=interaction_only)
     with_table = PolynomialFeatureMap(**params).fit_transform(X)
@@ -370,6 +371,8 @@ def test_ranks_from_the_table_and_computed_agree(interaction_only):
 def test_binomial_table_is_not_built_for_wide_input():
     # a table over 10**6 features for 10 stored values would dwarf the input
     assert _polynomial_sparse.binomial_table(10**6, 10, 2).size == 0
+    # nor for inputs too small to repay it
+    assert _polynomial_sparse.binomial_table(10, 100, 2).size == 0
     table = _polynomial_sparse.binomial_table(100, 1000, 3)
     for m in (0, 5, 103):
         for j in range(4):
@@ -380,7 +383,9 @@ def test_binomial_table_is_not_built_for_wide_input():
 
 
 @pytest.mark.parametrize(
-    "kernel", ["binomial", "rank_step", "expand_csr", "_gcd"], ids=str
+    "kernel",
+    ["binomial", "rank_step", "expand_csr", "_gcd", "_computed_step"],
+    ids=str,
 )
 def test_sparse_kernels_release_the_gil_and_are_cached(kernel):
     dispatcher = getattr(_polynomial_sparse_kernels, kernel)
