@@ -285,9 +285,24 @@ def transform_sparse(
     )
     overflow = _could_overflow(X.data[: X.indptr[-1]], max_degree, X.dtype)
     overflow = overflow and not np.isfinite(data).all()
-    return _output_container(
-        data, indices, indptr, shape, csc, sparray_output
-    ), overflow
+    if max_degree >= 4:
+        # scikit-learn multiplies sparse columns there, which drops products
+        # equal to zero (of stored zeros, or underflows); below, it keeps them
+        data, indices, indptr = _drop_zero_products(
+            data, indices, indptr, offsets[max(min_degree, 2)]
+        )
+    XP = _output_container(data, indices, indptr, shape, csc, sparray_output)
+    return XP, overflow
+
+
+def _drop_zero_products(data, indices, indptr, first_product):
+    """Remove stored zeros from the columns ``>= first_product`` (CSR arrays)."""
+    drop = (data == 0) & (indices >= first_product)
+    if not drop.any():
+        return data, indices, indptr
+    kept = np.zeros(data.shape[0] + 1, dtype=indptr.dtype)
+    np.cumsum(~drop, out=kept[1:])
+    return data[~drop], indices[~drop], kept[indptr]
 
 
 def _output_container(data, indices, indptr, shape, csc, sparray_output):

@@ -204,6 +204,15 @@ def test_valid_uint64_indices_give_the_same_output(X):
     assert Y.indices.dtype == np.uint64  # the caller's matrix is untouched
 
 
+@pytest.mark.parametrize("degree", [2, 3, 4, (2, 5)])
+def test_explicit_zeros_are_stored_as_polynomial_features_stores_them(degree):
+    # stored zeros, and products that underflow to zero
+    data = np.array([0.0, 2.0, 3.0, 1e-200, 0.0, 1e-200])
+    X = sparse.csr_matrix((data, [0, 1, 2, 0, 1, 2], [0, 3, 6]), shape=(2, 3))
+    expected = PolynomialFeatures(degree=degree).fit_transform(X)
+    _assert_same_sparse(PolynomialFeatureMap(degree=degree).fit_transform(X), expected)
+
+
 def test_unsorted_indices_with_a_false_canonical_flag():
     # rows with unsorted and duplicate columns, flagged as canonical
     data = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
@@ -310,6 +319,9 @@ def _sparse_case(draw):
     dense = (magnitude * sign * mask).astype(dtype)
     container = draw(st.sampled_from(CONTAINERS))
     X = getattr(sparse, container)(dense)
+    if draw(st.booleans()):
+        # explicitly stored zeros
+        X.data[rng.random(X.nnz) < 0.3] = 0
     if draw(st.booleans()):
         # int64 indices where scipy would choose int32
         Y = X.__class__(X.shape, dtype=X.dtype)
