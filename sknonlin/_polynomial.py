@@ -24,6 +24,8 @@ from sknonlin._compat import (
     _fit_context,
     _openmp_effective_n_threads,
 )
+from sknonlin._polynomial_sparse import transform_sparse
+from sknonlin._sparse import check_compressed_structure
 
 _BASIS_CODES = {
     "monomial": kernels.MONOMIAL,
@@ -245,18 +247,6 @@ _INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
 _RANGE_ATTRIBUTES = ("data_min_", "data_max_")
 
 
-def _like_input_sparse_api(result, X):
-    """Return sparse ``result`` in the container API scikit-learn asks for."""
-    interface = get_config().get("sparse_interface")
-    if interface is None:
-        want_array = isinstance(X, sparse.sparray)
-    else:
-        want_array = interface == "sparray"
-    if want_array:
-        return getattr(sparse, result.format + "_array")(result)
-    return getattr(sparse, result.format + "_matrix")(result)
-
-
 class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Polynomial feature map φ(x): all terms of total degree at most ``degree``.
 
@@ -435,6 +425,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
+        # a corrupted sparse structure is refused before anything reads it
+        check_compressed_structure(X)
         if array_api.fit_in_namespace(self, X):
             return self
         # validate_data records the input's features on self: on failure they
@@ -718,65 +710,24 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         return 2 * float(t.max()) + 1
 
     def _transform_sparse(self, X):
-        if X.format == "csc":
-            XP, overflow = self._transform_sparse(X.tocsr())
-            return _like_input_sparse_api(XP.tocsc(), X), overflow
-        if not X.has_canonical_format:
-            X = X.copy()
-            X.sum_duplicates()
-        n_samples, n_features = X.shape
-        min_degree, max_degree = self._min_degree, self._max_degree
-        lengths = kernels.csr_row_lengths(
-            X.indptr,
-            min_degree,
-            max_degree,
-            bool(self.interaction_only),
-            bool(self.include_bias),
+        interface = get_config().get("sparse_interface")
+        if interface is None:
+            sparray_output = isinstance(X, sparse.sparray)
+        else:
+            sparray_output = interface == "sparray"
+        XP, overflow = transform_sparse(
+            X,
+            min_degree=self._min_degree,
+            max_degree=self._max_degree,
+            interaction_only=self._interaction_only,
+            include_bias=self._include_bias,
+            n_output_features=self.n_output_features_,
+            sparray_output=sparray_output,
+            check_fits=lambda shape, n_bytes: _check_output_fits(
+                shape, n_bytes, self._hint(sparse_input=True)
+            ),
         )
-        nnz = int(lengths.sum())
-        big = max(nnz, self.n_output_features_) > np.iinfo(np.int32).max
-        index_dtype = np.int64 if big else np.int32
-        index_size = np.dtype(index_dtype).itemsize
-        _check_output_fits(
-            (n_samples, self.n_output_features_),
-            nnz * (X.dtype.itemsize + index_size) + (n_samples + 1) * index_size,
-            self._hint(sparse_input=True),
-        )
-        indptr = np.zeros(n_samples + 1, dtype=index_dtype)
-        np.cumsum(lengths, out=indptr[1:])
-        data = np.empty(nnz, dtype=X.dtype)
-        indices = np.empty(nnz, dtype=index_dtype)
-
-        # column where each degree's block starts
-        block_offsets = np.zeros(max_degree + 1, dtype=np.int64)
-        offset = int(self.include_bias)
-        for k in range(max(min_degree, 1), max_degree + 1):
-            block_offsets[k] = offset
-            offset += _count_output_features(n_features, k, k, self.interaction_only)
-        binom = _binomial_table(n_features + max_degree, max_degree)
-        kernels.expand_csr(
-            X.data,
-            X.indices,
-            X.indptr,
-            n_features,
-            min_degree,
-            max_degree,
-            bool(self.interaction_only),
-            bool(self.include_bias),
-            block_offsets,
-            binom,
-            data,
-            indices,
-            indptr,
-        )
-        XP = sparse.csr_matrix(
-            (data, indices, indptr), shape=(n_samples, self.n_output_features_)
-        )
-        XP.has_sorted_indices = True
-        largest = self._largest_factor(X, None, None)
-        overflow = _could_overflow(largest, max_degree, X.dtype)
-        overflow = overflow and not np.isfinite(data).all()
-        return _like_input_sparse_api(XP, X), overflow
+        return XP, overflow
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -792,13 +743,3 @@ def _could_overflow(largest_factor, max_degree, dtype):
     if largest_factor <= 1:
         return False
     return max_degree * np.log(largest_factor) >= np.log(np.finfo(dtype).max)
-
-
-def _binomial_table(max_n, max_k):
-    """``table[m, r] = C(m, r)`` for ``m <= max_n``, ``r <= max_k`` (int64)."""
-    table = np.zeros((max_n + 1, max_k + 1), dtype=np.int64)
-    table[:, 0] = 1
-    for r in range(1, max_k + 1):
-        # C(m, r) = sum over i < m of C(i, r - 1)
-        table[1:, r] = np.cumsum(table[:-1, r - 1])
-    return table
