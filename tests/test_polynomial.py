@@ -639,6 +639,22 @@ def test_transform_uses_the_fitted_parameters(param, value, basis):
     assert_array_equal(refitted, fresh.fit_transform(X))
 
 
+@pytest.mark.parametrize(
+    "param, value",
+    [("include_bias", False), ("interaction_only", True), ("degree", (2, 3))],
+)
+@pytest.mark.parametrize("container", ["csr_matrix", "csc_array"])
+def test_sparse_transform_uses_the_fitted_parameters(param, value, container):
+    rng = np.random.default_rng(0)
+    X = getattr(sparse, container)(
+        rng.uniform(-2, 3, (20, 4)) * (rng.random((20, 4)) < 0.5)
+    )
+    fitted = PolynomialFeatureMap(degree=3).fit(X)
+    expected = fitted.transform(X).toarray()
+    fitted.set_params(**{param: value})
+    assert_array_equal(fitted.transform(X).toarray(), expected)
+
+
 def _fitted_state(estimator):
     return {
         key: value.copy() if isinstance(value, np.ndarray) else value
