@@ -231,6 +231,10 @@ def test_unsorted_indices_with_a_false_canonical_flag():
 # -- huge column counts ------------------------------------------------------
 
 
+@pytest.mark.requires_sklearn(
+    "1.9",
+    reason="the oracle returns the sparse container type sparse_interface asks for",
+)
 @pytest.mark.parametrize("n_features", [3_037_000_499, 3_037_000_500])
 @pytest.mark.parametrize("interaction_only", [False, True])
 @pytest.mark.parametrize("include_bias", [False, True])
@@ -347,6 +351,10 @@ def _sparse_case(draw):
     return X, params, interface, draw(st.booleans())
 
 
+@pytest.mark.requires_sklearn(
+    "1.9",
+    reason="the oracle returns the sparse container type sparse_interface asks for",
+)
 @settings(max_examples=150, deadline=None)
 @given(_sparse_case())
 def test_sparse_output_equals_polynomial_features(case):
