@@ -571,11 +571,14 @@ class _Fit:
             training.theta[:] = best_theta
         return stopped
 
+    def _held_out_loss(self, theta, X_val, Y_val, sw_val):
+        return squared_error_and_r2(
+            X_val, Y_val, sw_val, self.layout.views(theta), self.activation
+        )
+
     def _validate(self, training, X_val, Y_val, sw_val):
         """Record the held-out loss and R²; return the loss, standardized."""
-        loss, score = squared_error_and_r2(
-            X_val, Y_val, sw_val, self.layout.views(training.theta), self.activation
-        )
+        loss, score = self._held_out_loss(training.theta, X_val, Y_val, sw_val)
         training.validation_loss_curve.new.append(loss * self.square_scale)
         training.validation_scores.new.append(score)
         return loss
@@ -731,14 +734,11 @@ class _NamespaceFit(_Fit):
             (take(X, val), take(Y, val), xp.asarray(sw_val, device=device)),
         )
 
-    def _validate(self, training, X_val, Y_val, sw_val):
-        params = self.layout.views(training.theta, self.xp)
-        loss, score = array_api.squared_error_and_r2(
+    def _held_out_loss(self, theta, X_val, Y_val, sw_val):
+        params = self.layout.views(theta, self.xp)
+        return array_api.squared_error_and_r2(
             self.xp, X_val, Y_val, sw_val, params, self.activation
         )
-        training.validation_loss_curve.new.append(loss * self.square_scale)
-        training.validation_scores.new.append(score)
-        return loss
 
     def _epoch_runner(self, training, X, Y, sw, rng):
         """One epoch in the namespace, as :meth:`_Fit._epoch_runner` on NumPy."""
