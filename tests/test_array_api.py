@@ -1007,11 +1007,16 @@ def _network_estimators():
     "array_namespace, device_name, dtype_name",
     list(yield_namespace_device_dtype_combinations()),
 )
+@pytest.mark.parametrize(
+    "check", [check_array_api_input, check_array_api_input_and_values]
+)
 @pytest.mark.parametrize("estimator", list(_network_estimators()), ids=repr)
 def test_scikit_learn_array_api_checks_on_the_network(
-    estimator, array_namespace, device_name, dtype_name
+    estimator, check, array_namespace, device_name, dtype_name
 ):
-    check_array_api_input(
+    # with values: the fitted attributes, predictions and score agree with
+    # the NumPy fit (sample weights included)
+    check(
         type(estimator).__name__,
         estimator,
         array_namespace=array_namespace,
