@@ -877,7 +877,9 @@ class TwoLayerReLURegressor(
     Attributes
     ----------
     W1_ : ndarray of shape (`n_features_in_`, n_hidden)
-        The first layer's weights ``W1``.
+        The first layer's weights ``W1``. After a fit on array API input, an
+        array of the input's namespace on its device, as are ``b1_``, ``w2_``
+        and ``b2_``.
 
     b1_ : ndarray of shape (n_hidden,)
         The first layer's bias ``b1``.
@@ -983,6 +985,15 @@ class TwoLayerReLURegressor(
     in blocks of rows, so that ``"gd"`` and large minibatches run near the speed
     of the matrix products. Sparse ``X`` enters only through sparse × dense
     products.
+
+    With ``sklearn.config_context(array_api_dispatch=True)`` and an ``X`` of
+    another array API namespace than NumPy (a PyTorch tensor or a CuPy array
+    on a GPU), ``"gd"``, ``"sgd"`` and ``"adam"`` train in that namespace and
+    on its device, and the fitted ``W1_``, ``b1_``, ``w2_`` and ``b2_`` live
+    there; ``"lbfgs"`` refuses such input. The initial weights, the shuffling
+    and the validation split are drawn on the host as for NumPy input, so that
+    float64 fits agree with it to rounding (see the scaling-out guide for what
+    is computed where).
 
     A fit works on its own copy of the parameters and commits the result when
     it succeeds: a fit that raises, including on ``KeyboardInterrupt``, leaves

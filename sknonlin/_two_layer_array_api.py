@@ -14,8 +14,10 @@ The parameters are one flat vector ``θ`` laid out as in the NumPy path: ``W1``,
 place. Losses are returned as 0-d arrays of the namespace, so that a training
 loop on a GPU synchronises with the host only when it reads them.
 
-:func:`predict` and :func:`loss_gradient` serve the estimator's methods of the
-same names for array API input.
+:func:`epoch` and :func:`squared_error_and_r2` serve the estimator's training
+on array API input (through the loop of :mod:`sknonlin._two_layer`, whose
+``_NamespaceFit`` calls them); :func:`predict` and :func:`loss_gradient` serve
+the estimator's methods of the same names.
 """
 
 import math
