@@ -964,6 +964,23 @@ def test_failed_fit_in_namespace_leaves_the_estimator_as_it_was(
             assert after[name] == value, name
 
 
+def test_bad_input_in_namespace_is_refused():
+    X, y, _ = _training_data()
+    reg = TwoLayerReLURegressor(4, solver="adam", random_state=0)
+    with sklearn.config_context(**DISPATCH):
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            reg.fit(xps.asarray(X), xps.asarray(y[:-1]))
+        bad = X.copy()
+        bad[3, 1] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            reg.fit(xps.asarray(bad), xps.asarray(y))
+        with pytest.raises(ValueError, match="at least one non-zero"):
+            reg.fit(*_strict(X, y, np.zeros(X.shape[0])))
+        with pytest.raises(ValueError, match="partial_fit does not support early"):
+            reg.set_params(early_stopping=True).partial_fit(*_strict(X, y))
+    assert not hasattr(reg, "W1_")
+
+
 def test_divergence_in_namespace_names_the_cause():
     X, y, _ = _training_data()
     reg = TwoLayerReLURegressor(4, solver="gd", learning_rate=1e3, random_state=0)
