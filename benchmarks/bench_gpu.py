@@ -18,10 +18,18 @@ TwoLayerReLURegressor's math
     a full-batch ``gd`` epoch (target <= 1.5 x the loop) and an ``adam`` epoch
     with batch 4096, shuffled (target <= 1.0 x the loop with torch.optim.Adam).
 
+TwoLayerReLURegressor
+    The same two epochs through the estimator, on the same CUDA tensors under
+    ``array_api_dispatch=True``: ``fit`` with ``max_iter=1`` for ``gd`` (one
+    epoch, with the validation, the target's statistics on the host and the
+    initial weights moved to the device) and one ``partial_fit`` call for
+    ``adam``, against the same PyTorch loop.
+
 Every timed call is followed by ``torch.cuda.synchronize()``. The script also
 checks that the outputs are tensors on the device, that the map equals the
 NumPy path (and scikit-learn's) bit for bit, and that one epoch of the network
-math agrees with the NumPy estimator (float64, on a subset) to rounding.
+math, and a fit of the estimator on the device, agree with the NumPy estimator
+(float64, on a subset) to rounding.
 
 Run from the repository root::
 
@@ -42,6 +50,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import sklearn
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import PolynomialFeatures
 from sklearn.utils import check_random_state
@@ -199,6 +208,28 @@ class Ours:
         )  # fmt: skip
 
 
+class Estimator:
+    """One epoch of TwoLayerReLURegressor on the device, through its fit."""
+
+    def __init__(self, X, y, n_hidden, solver, learning_rate, batch_size, alpha):
+        self.X, self.y = X, y
+        self.solver = solver
+        self.est = TwoLayerReLURegressor(
+            n_hidden, solver=solver, learning_rate=learning_rate, alpha=alpha,
+            batch_size=batch_size, max_iter=1, random_state=0,
+        )  # fmt: skip
+
+    def epoch(self):
+        with sklearn.config_context(array_api_dispatch=True):
+            if self.solver == "gd":
+                with warnings.catch_warnings():
+                    # one epoch: max_iter=1 is reached on purpose
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    self.est.fit(self.X, self.y)
+            else:
+                self.est.partial_fit(self.X, self.y)
+
+
 class TorchLoop:
     """The same network, loss and penalty with autograd and a torch optimizer."""
 
@@ -263,6 +294,18 @@ def bench_network(device, scale, repeats):
             "(PyTorch loop reported in the 'sklearn' column)",
             flush=True,
         )
+        estimator, theirs = Estimator(*args), TorchLoop(*args)
+        t_ours, t_theirs = median_times(
+            device, estimator.epoch, theirs.epoch, n_repeats
+        )
+        report(f"{name}, estimator", t_ours, t_theirs, target=target)
+        est = estimator.est
+        check_on_device(est.W1_, device, "the fitted W1_")
+        print(
+            f"    W1_ on {est.W1_.device}, {est.n_iter_} epoch(s) per call, "
+            f"loss {est.loss_curve_[-1]:.4f}",
+            flush=True,
+        )
     del X, y
     agreement(device)
 
@@ -306,6 +349,18 @@ def agreement(device):
         )
         if not error < 1e-8:
             raise AssertionError("the device epoch differs from the NumPy path")
+        on_device = clone(est)
+        with warnings.catch_warnings(), sklearn.config_context(array_api_dispatch=True):
+            warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1
+            on_device.fit(X, y)
+        error = float(np.max(np.abs(on_device.W1_.cpu().numpy() - est.W1_)))
+        print(
+            f"    fit on the device, {solver}, float64: max |W1_ - W1_ (NumPy)| "
+            f"= {error:.1e}",
+            flush=True,
+        )
+        if not error < 1e-8:
+            raise AssertionError("the fit on the device differs from the NumPy path")
 
 
 def namespace(X):

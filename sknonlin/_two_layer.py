@@ -22,10 +22,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from sknonlin import _two_layer_array_api as array_api
-from sknonlin._array_api import refuse_array_api_input
+from sknonlin._array_api import (
+    ARRAY_API_AVAILABLE,
+    float_dtypes,
+    input_namespace,
+    to_host,
+)
 from sknonlin._base import DocLinkMixin
 from sknonlin._callbacks import CallbackSupportMixin, EpochReporter
 from sknonlin._compat import (
@@ -46,17 +56,12 @@ from sknonlin._two_layer_math import (
     squared_error_and_r2,
 )
 
-_W2_GAIN = 0.1
 _DEFAULT_LEARNING_RATES = {"gd": 1e-2, "sgd": 1e-3, "adam": 1e-3}
 # A loss (in standardized target units, where predicting the mean costs about 1)
 # this many times above where training started is a divergence.
 _LOSS_GROWTH_LIMIT = 1e4
 # From the estimator's fit/partial_fit through _fit_context to the caller.
 _USER_STACKLEVEL = 4
-_NO_ARRAY_API_TRAINING = (
-    "its training runs on NumPy arrays (predict and loss_gradient accept array "
-    "API inputs)"
-)
 
 
 class _Layout:
@@ -72,13 +77,13 @@ class _Layout:
         self.n_weights = n_features * n_hidden + n_hidden * n_outputs
         self.size = self.n_weights + n_hidden + n_outputs
 
-    def views(self, theta):
-        """Return ``(W1, b1, W2, b2)`` as views into ``theta``."""
+    def views(self, theta, xp=np):
+        """Return ``(W1, b1, W2, b2)`` as views into ``theta`` (of namespace xp)."""
         out = {}
         start = 0
         for name, shape in self.shapes.items():
             stop = start + math.prod(shape)
-            out[name] = theta[start:stop].reshape(shape)
+            out[name] = xp.reshape(theta[start:stop], shape)
             start = stop
         return out["W1"], out["b1"], out["W2"], out["b2"]
 
@@ -162,7 +167,13 @@ class _Training:
 
 def _validation_split(X, Y, sw, sw_raw, fraction, rng):
     """Hold out ``ceil(fraction · n)`` samples; return (train, validation) tuples."""
-    n_samples = X.shape[0]
+    train, val, sw_val = _validation_indices(sw, fraction, rng)
+    return (X[train], Y[train], sw[train], sw_raw[train]), (X[val], Y[val], sw_val)
+
+
+def _validation_indices(sw, fraction, rng):
+    """The training and held-out samples, and the held-out samples' weights."""
+    n_samples = sw.shape[0]
     n_val = math.ceil(fraction * n_samples)
     if n_val < 2 or n_samples - n_val < 1:
         raise ValueError(
@@ -182,7 +193,31 @@ def _validation_split(X, Y, sw, sw_raw, fraction, rng):
             "The samples left for training by early_stopping all have zero weight; "
             "use early_stopping=False."
         )
-    return (X[train], Y[train], sw[train], sw_raw[train]), (X[val], Y[val], sw_val)
+    return train, val, sw_val
+
+
+def _batch_size(estimator, n_samples):
+    """The minibatch size of a fit on ``n_samples`` samples."""
+    if estimator.solver == "gd" or estimator.batch_size == "auto":
+        return n_samples if estimator.solver == "gd" else min(200, n_samples)
+    return min(estimator.batch_size, n_samples)
+
+
+def _on_host(array):
+    """A NumPy copy of an array API ``array`` (dispatch on); others unchanged.
+
+    ``y`` and ``sample_weight`` follow ``X``: with NumPy ``X`` they come to the
+    host, and on the array API path the target's statistics and the minibatch
+    weights are computed there (n numbers, once per fit).
+    """
+    if array is None or input_namespace(array)[0] is None:
+        return array
+    return to_host(array)
+
+
+def _host_state(array):
+    """A fitted array as NumPy: a fit in a namespace keeps its state there."""
+    return array if isinstance(array, np.ndarray) else to_host(array)
 
 
 def _batch_weights(sw, batch_size):
@@ -337,13 +372,22 @@ class _Fit:
     """One call of fit or partial_fit: the validated data and the solver loops.
 
     It reads the estimator's parameters and never writes to the estimator; all
-    it updates is the :class:`_Training` it is given.
+    it updates is the :class:`_Training` it is given. This class computes on
+    NumPy arrays with the compiled kernels; :class:`_NamespaceFit` replaces
+    the few methods that touch the arrays for the inputs of another namespace.
     """
+
+    xp = np
+    _split = staticmethod(_validation_split)
+    _copy = staticmethod(np.copy)
 
     def __init__(self, estimator, X, Y, sw, sw_raw, exponent, target):
         self.estimator = estimator
         self.X, self.Y, self.sw, self.sw_raw = X, Y, sw, sw_raw
+        self.dtype = Y.dtype
         self.y_mean, self.y_scale, self.y_ndim = target
+        # the target's mean and scale as the training arrays' namespace uses them
+        self.mean_here, self.scale_here = self.y_mean, self.y_scale
         self.solver = estimator.solver
         self.activation = estimator.activation
         self.sizes = (int(X.shape[1]), int(estimator.n_hidden), int(Y.shape[1]))
@@ -364,15 +408,21 @@ class _Fit:
         rows = max(1, min(rows, block_rows(n_hidden)))
         return Workspace(rows, n_features, n_hidden, n_outputs, self.X.dtype)
 
+    def own(self, training):
+        """Make ``training``'s arrays the fit's own, where the fit computes."""
+
+    def _feature_absmax(self):
+        data = self.X.data if sparse.issparse(self.X) else self.X
+        return float(np.max(np.abs(data), initial=0.0))
+
     def _diverged(self, iteration, growth=None):
         # The features' magnitude is needed only to explain a divergence.
-        data = self.X.data if sparse.issparse(self.X) else self.X
         return _divergence(
             iteration,
             solver=self.solver,
             learning_rate=self.learning_rate,
-            X_absmax=float(np.max(np.abs(data), initial=0.0)),
-            dtype=self.X.dtype,
+            X_absmax=self._feature_absmax(),
+            dtype=self.dtype,
             alpha=self.alpha,
             growth=growth,
         )
@@ -398,7 +448,7 @@ class _Fit:
         """Progress of this fit for callbacks and ``verbose``, in target units."""
         y = None
         if has_own_callbacks(self.estimator):
-            y = Y * self.y_scale + self.y_mean
+            y = Y * self.scale_here + self.mean_here
             y = y[:, 0] if self.y_ndim == 1 else y
         return EpochReporter(
             self.estimator,
@@ -415,18 +465,18 @@ class _Fit:
         Every array is a copy: nothing fitted shares memory with the buffers a
         later fit updates in place.
         """
-        W1, b1, W2, b2 = self.layout.views(training.theta)
-        scale, mean = self.y_scale, self.y_mean
+        W1, b1, W2, b2 = self.layout.views(training.theta, self.xp)
+        scale, mean = self.scale_here, self.mean_here
         w2 = W2 * scale
         b2 = b2 * scale + mean
         if self.y_ndim == 1:
-            w2, b2 = w2[:, 0].copy(), b2[0]
+            w2, b2 = self._copy(w2[:, 0]), b2[0]
         attributes = {
-            "W1_": W1.copy(),
-            "b1_": b1.copy(),
+            "W1_": self._copy(W1),
+            "b1_": self._copy(b1),
             "w2_": w2,
             "b2_": b2,
-            "y_scale_": float(scale),
+            "y_scale_": float(self.y_scale),
             "n_outputs_": self.layout.shapes["b2"][0],
             "n_features_in_": self.X.shape[1],
             "_y_ndim": self.y_ndim,
@@ -463,7 +513,7 @@ class _Fit:
             "_adam_v": training.memory.v,
             "_sizes": self.sizes,
             "_y_mean": mean,
-            "_y_scale": scale,
+            "_y_scale": self.y_scale,
         }
 
     # -- "gd", "sgd" and "adam"
@@ -478,13 +528,13 @@ class _Fit:
         X, Y, sw, sw_raw = self.X, self.Y, self.sw, self.sw_raw
         validation = None
         if est.early_stopping and not incremental:
-            (X, Y, sw, sw_raw), validation = _validation_split(
+            (X, Y, sw, sw_raw), validation = self._split(
                 X, Y, sw, sw_raw, est.validation_fraction, rng
             )
         epoch = self._epoch_runner(training, X, Y, sw, rng)
         max_iter = 1 if incremental else est.max_iter
         stopping = _NoImprovement(np.inf if validation else training.best_loss, est.tol)
-        best_theta = training.theta.copy() if validation else None
+        best_theta = self._copy(training.theta) if validation else None
         reporter = self._reporter(X, Y, sw_raw, max_iter)
         stopped = False
         for _ in range(max_iter):
@@ -521,11 +571,14 @@ class _Fit:
             training.theta[:] = best_theta
         return stopped
 
+    def _held_out_loss(self, theta, X_val, Y_val, sw_val):
+        return squared_error_and_r2(
+            X_val, Y_val, sw_val, self.layout.views(theta), self.activation
+        )
+
     def _validate(self, training, X_val, Y_val, sw_val):
         """Record the held-out loss and R²; return the loss, standardized."""
-        loss, score = squared_error_and_r2(
-            X_val, Y_val, sw_val, self.layout.views(training.theta), self.activation
-        )
+        loss, score = self._held_out_loss(training.theta, X_val, Y_val, sw_val)
         training.validation_loss_curve.new.append(loss * self.square_scale)
         training.validation_scores.new.append(score)
         return loss
@@ -538,10 +591,7 @@ class _Fit:
         """
         est = self.estimator
         n_samples = X.shape[0]
-        if self.solver == "gd" or est.batch_size == "auto":
-            batch_size = n_samples if self.solver == "gd" else min(200, n_samples)
-        else:
-            batch_size = min(est.batch_size, n_samples)
+        batch_size = _batch_size(est, n_samples)
         theta = training.theta
         params = self.layout.views(theta)
         grad = np.empty_like(theta)
@@ -632,6 +682,113 @@ class _Fit:
         return result.status != 1
 
 
+class _NamespaceFit(_Fit):
+    """A fit on the arrays of an array API namespace other than NumPy.
+
+    The loop is :class:`_Fit`'s; the epochs, the held-out loss and the
+    fitted attributes are computed in the namespace of ``X``, on its device,
+    with the functions of :mod:`sknonlin._two_layer_array_api`. The host
+    holds what is drawn or decided there: the initial weights, the shuffling
+    order and the validation split (from ``random_state``, as the NumPy path
+    draws them), the sample weights and the minibatches' total weights; the
+    device sends back one number per epoch, the loss.
+    """
+
+    def __init__(self, estimator, X, Y, sw, sw_raw, exponent, target):
+        xp, device = input_namespace(X)
+        self.xp, self.device = xp, device
+        super().__init__(estimator, X, Y, sw, sw_raw, exponent, target)
+        self.Y = xp.asarray(Y, device=device)
+        self.sw_raw = xp.asarray(sw_raw, dtype=X.dtype, device=device)
+        self.mean_here = xp.asarray(self.y_mean, device=device)
+        self.scale_here = float(self.y_scale)
+
+    def _to_device(self, array):
+        return self.xp.asarray(_host_state(array), device=self.device)
+
+    def _copy(self, array):
+        return self.xp.asarray(array, copy=True)
+
+    def own(self, training):
+        """Move the parameters and the solver's memory to the device (copies)."""
+        memory = training.memory
+        training.theta = self._to_device(training.theta)
+        memory.velocity = self._to_device(memory.velocity)
+        memory.m = self._to_device(memory.m)
+        memory.v = self._to_device(memory.v)
+
+    def _feature_absmax(self):
+        xp = self.xp
+        return float(xp.max(xp.abs(self.X))) if self.X.shape[0] else 0.0
+
+    def _split(self, X, Y, sw, sw_raw, fraction, rng):
+        # sw is on the host, the other arrays on the device
+        train, val, sw_val = _validation_indices(sw, fraction, rng)
+        xp, device = self.xp, self.device
+
+        def take(array, rows):
+            return xp.take(array, xp.asarray(rows, device=device), axis=0)
+
+        return (
+            (take(X, train), take(Y, train), sw[train], take(sw_raw, train)),
+            (take(X, val), take(Y, val), xp.asarray(sw_val, device=device)),
+        )
+
+    def _held_out_loss(self, theta, X_val, Y_val, sw_val):
+        params = self.layout.views(theta, self.xp)
+        return array_api.squared_error_and_r2(
+            self.xp, X_val, Y_val, sw_val, params, self.activation
+        )
+
+    def _epoch_runner(self, training, X, Y, sw, rng):
+        """One epoch in the namespace, as :meth:`_Fit._epoch_runner` on NumPy."""
+        est, xp, device = self.estimator, self.xp, self.device
+        n_samples = X.shape[0]
+        batch_size = _batch_size(est, n_samples)
+        settings = {
+            "solver": self.solver,
+            "activation": self.activation,
+            "learning_rate": self.learning_rate,
+            "alpha": _penalty_per_weight(est.alpha, sw, self.exponent),
+            "momentum": float(est.momentum),
+            "batch_size": batch_size,
+        }
+        self.alpha = settings["alpha"]
+        shuffle = est.shuffle and batch_size < n_samples
+        fixed_weights = _batch_weights(sw, batch_size)
+        sw_device = xp.asarray(sw, device=device)
+        memory = training.memory
+
+        def epoch():
+            order, weights = None, fixed_weights
+            if shuffle:
+                # the NumPy path's draw; the weights from the host's copy
+                order = rng.permutation(n_samples)
+                weights = _batch_weights(sw[order], batch_size)
+                order = xp.asarray(order, device=device)
+            state = {
+                "n_steps": memory.n_steps,
+                "velocity": memory.velocity,
+                "m": memory.m,
+                "v": memory.v,
+            }
+            theta, state, loss = array_api.epoch(
+                xp, X, Y, sw_device, training.theta, state, sizes=self.sizes,
+                settings=settings, order=order, weights=weights,
+            )  # fmt: skip
+            loss = float(loss)
+            if not (math.isfinite(loss) and bool(xp.all(xp.isfinite(theta)))):
+                raise self._diverged(training.n_iter + 1)
+            training.theta = theta
+            memory.n_steps = state["n_steps"]
+            memory.velocity, memory.m, memory.v = (
+                state["velocity"], state["m"], state["v"],
+            )  # fmt: skip
+            return loss
+
+        return epoch
+
+
 class TwoLayerReLURegressor(
     CallbackSupportMixin, DocLinkMixin, RegressorMixin, BaseEstimator
 ):
@@ -720,7 +877,9 @@ class TwoLayerReLURegressor(
     Attributes
     ----------
     W1_ : ndarray of shape (`n_features_in_`, n_hidden)
-        The first layer's weights ``W1``.
+        The first layer's weights ``W1``. After a fit on array API input, an
+        array of the input's namespace on its device, as are ``b1_``, ``w2_``
+        and ``b2_``.
 
     b1_ : ndarray of shape (n_hidden,)
         The first layer's bias ``b1``.
@@ -827,6 +986,15 @@ class TwoLayerReLURegressor(
     of the matrix products. Sparse ``X`` enters only through sparse × dense
     products.
 
+    With ``sklearn.config_context(array_api_dispatch=True)`` and an ``X`` of
+    another array API namespace than NumPy (a PyTorch tensor or a CuPy array
+    on a GPU), ``"gd"``, ``"sgd"`` and ``"adam"`` train in that namespace and
+    on its device, and the fitted ``W1_``, ``b1_``, ``w2_`` and ``b2_`` live
+    there; ``"lbfgs"`` refuses such input. The initial weights, the shuffling
+    and the validation split are drawn on the host as for NumPy input, so that
+    float64 fits agree with it to rounding (see the scaling-out guide for what
+    is computed where).
+
     A fit works on its own copy of the parameters and commits the result when
     it succeeds: a fit that raises, including on ``KeyboardInterrupt``, leaves
     the estimator as it was before the call. A fit whose loss becomes
@@ -926,6 +1094,7 @@ class TwoLayerReLURegressor(
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         tags.input_tags.sparse = True
+        tags.array_api_support = ARRAY_API_AVAILABLE
         return tags
 
     # ------------------------------------------------------------------ fitting
@@ -991,9 +1160,15 @@ class TwoLayerReLURegressor(
 
     def _fit(self, X, y, sample_weight, incremental):
         """Train on local state, then commit it; nothing on self changes before."""
-        refuse_array_api_input(
-            self, _NO_ARRAY_API_TRAINING, X=X, y=y, sample_weight=sample_weight
-        )
+        in_namespace = array_api.handles(X)
+        if in_namespace and self.solver == "lbfgs":
+            raise ValueError(
+                f"solver='lbfgs' does not support array API inputs: X is a "
+                f"{input_namespace(X)[0].__name__} array, and L-BFGS-B runs in "
+                "SciPy on NumPy arrays. Use solver='gd', 'sgd' or 'adam', which "
+                "train in the namespace and on the device of X, or convert X to "
+                "NumPy."
+            )
         warm = hasattr(self, "_theta") and (incremental or self.warm_start)
         X, Y, sw, sw_raw, exponent, y_ndim, names = self._validate_training_data(
             X, y, sample_weight, reset=not warm
@@ -1003,12 +1178,14 @@ class TwoLayerReLURegressor(
         rng = check_random_state(self.random_state)
         if warm:
             training = self._resume(incremental)
-            y_mean, y_scale = self._y_mean, self._y_scale
+            y_mean, y_scale = _host_state(self._y_mean), self._y_scale
             Y = (Y - y_mean) / y_scale
         else:
             y_mean, y_scale, Y = _standardization(Y, sw)
-            training = self._start(X.shape[1], Y.shape[1], X.dtype, rng)
-        fit = _Fit(self, X, Y, sw, sw_raw, exponent, (y_mean, y_scale, y_ndim))
+            training = self._start(X.shape[1], Y.shape[1], Y.dtype, rng)
+        Fit = _NamespaceFit if in_namespace else _Fit
+        fit = Fit(self, X, Y, sw, sw_raw, exponent, (y_mean, y_scale, y_ndim))
+        fit.own(training)
         # Overflow is detected by the finiteness checks, which raise a clearer error.
         with np.errstate(over="ignore", invalid="ignore"):
             if self.solver == "lbfgs":
@@ -1021,6 +1198,11 @@ class TwoLayerReLURegressor(
         return self
 
     def _validate_training_data(self, X, y, sample_weight, reset):
+        """X in its namespace; y and the sample weights on the host, in X's dtype.
+
+        Returns the arrays a fit trains on, the binary exponent of the weights'
+        scale, the number of dimensions of y and the features' count and names.
+        """
         if sparse.issparse(y):
             raise ValueError(
                 f"y is a sparse {type(y).__name__}; {type(self).__name__} needs a "
@@ -1030,22 +1212,13 @@ class TwoLayerReLURegressor(
         # estimator it is given: on a new fit, a stand-in, so that nothing on
         # self changes before the fit succeeds.
         target = copy.copy(self) if reset else self
-        X, y = validate_data(
-            target,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            order="C",
-            multi_output=True,
-            y_numeric=True,
-        )
-        if not reset and X.dtype != self._theta.dtype:
-            X = X.astype(self._theta.dtype)
-        if sparse.issparse(X):
-            X = check_compressed_structure(X.tocsr())
-        dtype = X.dtype
+        y, sample_weight = _on_host(y), _on_host(sample_weight)
+        if array_api.handles(X):
+            X, y, host_X = self._validate_in_namespace(target, X, y, reset)
+        else:
+            X, y = self._validate_on_host(target, X, y, reset)
+            host_X = X
+        dtype = host_X.dtype
         largest = float(np.max(np.abs(y), initial=0.0))
         if largest > float(np.finfo(dtype).max):
             raise ValueError(
@@ -1059,13 +1232,51 @@ class TwoLayerReLURegressor(
                 f"y has {Y.shape[1]} outputs, but this {type(self).__name__} was "
                 f"fitted with {self.n_outputs_} outputs."
             )
-        sw, sw_raw, exponent = _normalized_weights(sample_weight, X)
+        sw, sw_raw, exponent = _normalized_weights(sample_weight, host_X)
         names = {
             name: getattr(target, name)
             for name in ("n_features_in_", "feature_names_in_")
             if hasattr(target, name)
         }
         return X, Y, sw, sw_raw, exponent, y.ndim, names
+
+    def _validate_in_namespace(self, target, X, y, reset):
+        """X validated in its namespace, y on the host; a host stand-in of X.
+
+        The stand-in has X's number of rows and dtype, and no columns: what
+        the sample weights' validation reads.
+        """
+        xp, device = input_namespace(X)
+        X = validate_data(target, X, reset=reset, dtype=float_dtypes(xp, device))
+        if not reset:
+            float32 = array_api.is_float32(self._theta)
+            X = xp.astype(X, xp.float32 if float32 else xp.float64)
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
+        if y.dtype.kind not in "fiub":
+            y = y.astype(np.float64)
+        check_consistent_length(X, y)
+        dtype = np.float32 if X.dtype == xp.float32 else np.float64
+        return X, y, np.empty((X.shape[0], 0), dtype=dtype)
+
+    def _validate_on_host(self, target, X, y, reset):
+        X, y = validate_data(
+            target,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            order="C",
+            multi_output=True,
+            y_numeric=True,
+        )
+        if not reset:
+            dtype = np.float32 if array_api.is_float32(self._theta) else np.float64
+            if X.dtype != dtype:
+                X = X.astype(dtype)
+        if sparse.issparse(X):
+            X = check_compressed_structure(X.tocsr())
+        return X, y
 
     def _check_continuable(self, y_ndim):
         if y_ndim != self._y_ndim:
@@ -1083,16 +1294,13 @@ class TwoLayerReLURegressor(
 
     def _start(self, n_features, n_outputs, dtype, rng):
         """A new network with random weights, and an empty history."""
-        layout = _Layout(n_features, self.n_hidden, n_outputs)
-        theta = np.zeros(layout.size, dtype=dtype)
-        W1, _, W2, _ = layout.views(theta)
-        gain = 2.0 if self.activation == "relu" else 1.0
-        W1[...] = rng.standard_normal(W1.shape) * np.sqrt(gain / n_features)
-        W2[...] = rng.standard_normal(W2.shape) * np.sqrt(_W2_GAIN / self.n_hidden)
+        theta = array_api.initial_theta(
+            n_features, self.n_hidden, n_outputs, self.activation, dtype, rng
+        )
         validation = ([], []) if self.early_stopping else (None, None)
         return _Training(
             theta,
-            SolverMemory(layout.size, dtype),
+            SolverMemory(theta.shape[0], dtype),
             t=0,
             loss_curve=None,
             best_loss=np.inf,
@@ -1106,12 +1314,13 @@ class TwoLayerReLURegressor(
         The parameters and the solver's memory are copied (the fit works on
         them in place); the histories are extended only when the fit commits.
         """
-        memory = SolverMemory(self._theta.shape[0], self._theta.dtype)
+        theta = _host_state(self._theta)
+        memory = SolverMemory(theta.shape[0], theta.dtype)
         if incremental:
             memory.n_steps = self._n_steps
-            memory.velocity[:] = self._velocity
-            memory.m[:] = self._adam_m
-            memory.v[:] = self._adam_v
+            memory.velocity[:] = _host_state(self._velocity)
+            memory.m[:] = _host_state(self._adam_m)
+            memory.v[:] = _host_state(self._adam_v)
         # (.get: models saved before validation_scores_ existed lack it)
         validation = (
             self.validation_loss_curve_,
@@ -1120,7 +1329,7 @@ class TwoLayerReLURegressor(
         if self.early_stopping and None in validation:
             validation = ([], [])
         return _Training(
-            self._theta.copy(),
+            theta.copy(),
             memory,
             t=self.t_,
             loss_curve=self.loss_curve_,
@@ -1192,6 +1401,8 @@ class TwoLayerReLURegressor(
             target was 2-D.
         """
         check_is_fitted(self, "W1_")
+        if array_api.fitted_in_namespace(self):
+            array_api.check_input_namespace(self, X, "predict")
         if array_api.handles(X):
             return array_api.predict(self, X)
         X = self._validate_predict_data(X)
@@ -1225,6 +1436,13 @@ class TwoLayerReLURegressor(
             R² of ``self.predict(X)`` against ``y``.
         """
         y_pred = self.predict(X)
+        if array_api.handles(X):
+            # R² is one number: computed on the host, as for NumPy input
+            y_pred, y, sample_weight = (
+                to_host(y_pred),
+                _on_host(y),
+                _on_host(sample_weight),
+            )
         y_true = np.asarray(y, dtype=np.float64)
         if y_true.shape == y_pred.shape:
             magnitudes = np.abs(np.concatenate([y_true.ravel(), y_pred.ravel()]))
@@ -1275,6 +1493,8 @@ class TwoLayerReLURegressor(
         (0.0, ['W1', 'b1', 'b2', 'w2'], (4,))
         """
         check_is_fitted(self)
+        if array_api.fitted_in_namespace(self):
+            array_api.check_input_namespace(self, X, "loss_gradient")
         if array_api.handles(X):
             return array_api.loss_gradient(self, X, y, sample_weight)
         if sparse.issparse(y):

@@ -14,8 +14,10 @@ The parameters are one flat vector ``θ`` laid out as in the NumPy path: ``W1``,
 place. Losses are returned as 0-d arrays of the namespace, so that a training
 loop on a GPU synchronises with the host only when it reads them.
 
-:func:`predict` and :func:`loss_gradient` serve the estimator's methods of the
-same names for array API input.
+:func:`epoch` and :func:`squared_error_and_r2` serve the estimator's training
+on array API input (through the loop of :mod:`sknonlin._two_layer`, whose
+``_NamespaceFit`` calls them); :func:`predict` and :func:`loss_gradient` serve
+the estimator's methods of the same names.
 """
 
 import math
@@ -25,6 +27,7 @@ from sklearn.utils.validation import validate_data
 
 from sknonlin._array_api import (
     _check_sample_weight,
+    check_same_namespace,
     float_dtypes,
     input_namespace,
     to_host,
@@ -165,6 +168,34 @@ def loss_grad(xp, X, Y, sw, params, activation, sw_sum=None):
     return loss, grads
 
 
+def squared_error_and_r2(xp, X, Y, sw, params, activation):
+    """The loss ``J`` of the network on (X, Y) and its R², as Python floats.
+
+    As :func:`sknonlin._two_layer_math.squared_error_and_r2`: the sums in
+    float64 where the device has it.
+    """
+    Z = forward(xp, X, *params, activation)
+    work = _work_dtype(xp, sw)
+    sw = xp.astype(sw, work)
+    w = sw / xp.sum(sw)
+    Y = xp.astype(Y, work)
+    residual = xp.astype(Z, work) - Y
+    sse = w @ (residual * residual)
+    centred = Y - w @ Y
+    sst = w @ (centred * centred)
+    positive = sst > 0
+    one = xp.ones((), dtype=work, device=sst.device)
+    r2 = xp.where(
+        positive, 1 - sse / xp.where(positive, sst, one), xp.astype(sse == 0, work)
+    )
+    return float(xp.sum(sse)), float(xp.mean(r2))
+
+
+def _work_dtype(xp, array):
+    """float64 where the array's device has it, else the array's dtype."""
+    return xp.float64 if xp.float64 in float_dtypes(xp, array.device) else array.dtype
+
+
 # ------------------------------------------------------------- update rules
 
 
@@ -205,7 +236,7 @@ def adam_step(xp, theta, grad, n_weights, alpha, learning_rate, t, m, v):
     return theta - step * m / (xp.sqrt(v) + EPSILON), m, v, penalty
 
 
-def epoch(xp, X, Y, sw, theta, state, *, sizes, settings, order=None):
+def epoch(xp, X, Y, sw, theta, state, *, sizes, settings, order=None, weights=None):
     """One epoch of ``"gd"``, ``"sgd"`` or ``"adam"`` over minibatches.
 
     Parameters
@@ -227,6 +258,10 @@ def epoch(xp, X, Y, sw, theta, state, *, sizes, settings, order=None):
     order : array of int, default=None
         The order in which to visit the samples (a permutation drawn on the
         host, in the namespace); None visits them in order.
+    weights : list of float, default=None
+        The total sample weight of each minibatch, in the order of visit, if
+        the caller knows it already (computed on the host, it saves a
+        transfer); None computes it from ``sw``.
 
     Returns
     -------
@@ -244,7 +279,8 @@ def epoch(xp, X, Y, sw, theta, state, *, sizes, settings, order=None):
     batch_size = n_samples if solver == "gd" else settings["batch_size"]
     n_weights = sizes[0] * sizes[1] + sizes[1] * sizes[2]
     state = dict(state)
-    weights = _batch_weights(xp, sw, batch_size)
+    if weights is None:
+        weights = _batch_weights(xp, sw, batch_size)
     losses, used = [], []
     for start, weight in zip(range(0, n_samples, batch_size), weights, strict=True):
         if weight == 0:
@@ -290,8 +326,7 @@ def _batch_weights(xp, sw, batch_size):
     """The total sample weight of each minibatch, as Python floats (one transfer)."""
     n = sw.shape[0]
     n_full = n // batch_size
-    work = xp.float64 if xp.float64 in float_dtypes(xp, sw.device) else sw.dtype
-    sw = xp.astype(sw, work)
+    sw = xp.astype(sw, _work_dtype(xp, sw))
     sums = [xp.sum(xp.reshape(sw[: n_full * batch_size], (n_full, batch_size)), axis=1)]
     if n > n_full * batch_size:
         sums.append(xp.sum(sw[n_full * batch_size :])[None])
@@ -304,6 +339,33 @@ def _batch_weights(xp, sw, batch_size):
 def handles(X):
     """Whether ``X`` takes the array API path (dispatch on, not NumPy)."""
     return input_namespace(X)[0] is not None
+
+
+def is_float32(array):
+    """Whether an array of any namespace, NumPy's included, holds float32."""
+    return str(array.dtype).endswith("float32")
+
+
+def fitted_in_namespace(estimator):
+    """Whether the network was fitted on arrays of a namespace other than NumPy."""
+    return not isinstance(estimator.W1_, np.ndarray)
+
+
+def check_input_namespace(estimator, X, method):
+    """Refuse an ``X`` of another namespace or device than the fit's.
+
+    For a network fitted on arrays of a namespace other than NumPy: its
+    parameters live there, and so must the inputs of its methods.
+    """
+    check_same_namespace(X, estimator, attribute="W1_", method=method)
+    if input_namespace(X)[0] is None:
+        name = type(estimator).__name__
+        raise ValueError(
+            f"This {name} was fitted with array_api_dispatch=True on arrays of "
+            f"another namespace than NumPy; {method} needs array_api_dispatch=True "
+            "and an input of that namespace and device. Fit it again on NumPy "
+            "data to use it on NumPy data."
+        )
 
 
 def _parameters(estimator, xp, device, dtype):
@@ -324,7 +386,7 @@ def _validate(estimator, X):
     """``X`` in its namespace, in the dtype of the fitted parameters."""
     xp, device = input_namespace(X)
     X = validate_data(estimator, X, reset=False, dtype=float_dtypes(xp, device))
-    dtype = xp.float32 if estimator.W1_.dtype == np.float32 else xp.float64
+    dtype = xp.float32 if is_float32(estimator.W1_) else xp.float64
     return xp, device, xp.astype(X, dtype, copy=False)
 
 

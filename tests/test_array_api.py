@@ -1,5 +1,7 @@
 """Array API inputs (array-api-strict here; PyTorch and CuPy where installed)."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -738,22 +740,323 @@ def test_loss_gradient_errors_on_array_api_input(fitted_networks):
             reg.predict(xps.asarray(X[:, :3]))
 
 
-@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_network_training_refuses_array_api_input(fitted_networks, solver):
+def test_lbfgs_refuses_array_api_input(fitted_networks):
     X, y1, _, _ = fitted_networks
-    reg = TwoLayerReLURegressor(4, solver=solver, random_state=0, max_iter=5000)
+    reg = TwoLayerReLURegressor(4, solver="lbfgs", random_state=0, max_iter=5000)
     with sklearn.config_context(**DISPATCH):
-        with pytest.raises(ValueError, match="does not support array API inputs"):
+        with pytest.raises(ValueError, match="solver='lbfgs' does not support array"):
             reg.fit(xps.asarray(X), y1)
         assert not hasattr(reg, "W1_")
-        with pytest.raises(ValueError, match="y is a array_api_strict array"):
-            reg.fit(X, xps.asarray(y1))
-        reg.fit(X, y1)
-        before = reg.W1_.copy()
-        if solver == "adam":
-            with pytest.raises(ValueError, match="does not support array API"):
-                reg.partial_fit(xps.asarray(X), y1)
-    np.testing.assert_array_equal(reg.W1_, before)
+        # y follows X: NumPy X with a y of another namespace trains on the host
+        reg.fit(X, xps.asarray(y1))
+    expected = TwoLayerReLURegressor(
+        4, solver="lbfgs", random_state=0, max_iter=5000
+    ).fit(X, y1)
+    np.testing.assert_array_equal(reg.W1_, expected.W1_)
+
+
+def _training_data(n_samples=90, n_outputs=1, seed=9):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_samples, 4))
+    y = np.abs(X[:, 0]) + X[:, 1] * X[:, 2]
+    if n_outputs == 2:
+        y = np.column_stack([y, np.sin(X[:, 3])])
+    sw = rng.uniform(0.5, 2.0, size=n_samples)
+    sw[4] = 0.0
+    return X, 50 + 10 * y, sw
+
+
+def _numpy_copy(value):
+    return to_numpy(value) if namespace_name(value) != "numpy" else np.asarray(value)
+
+
+def _assert_network_equal(got, expected, rtol):
+    for name in ("W1_", "b1_", "w2_", "b2_"):
+        np.testing.assert_allclose(
+            _numpy_copy(getattr(got, name)), getattr(expected, name),
+            rtol=rtol, atol=rtol, err_msg=name,
+        )  # fmt: skip
+    for name in ("loss_curve_", "validation_loss_curve_", "validation_scores_"):
+        curve, reference = getattr(got, name), getattr(expected, name)
+        if reference is None:
+            assert curve is None
+            continue
+        assert all(type(value) is float for value in curve)
+        np.testing.assert_allclose(curve, reference, rtol=rtol, err_msg=name)
+    for name in ("n_iter_", "t_", "n_outputs_", "n_features_in_", "y_scale_"):
+        assert getattr(got, name) == getattr(expected, name), name
+
+
+TRAINING_PARAMS = [
+    {"solver": "gd", "learning_rate": 0.05},
+    {"solver": "sgd", "batch_size": 16},
+    {"solver": "sgd", "batch_size": 16, "shuffle": False, "alpha": 0.5},
+    {"solver": "adam", "batch_size": 20},
+    {"solver": "adam", "early_stopping": True, "validation_fraction": 0.2},
+    {"solver": "adam", "activation": "tanh", "tol": 0.0, "n_iter_no_change": 3},
+]
+
+
+@pytest.mark.parametrize("n_outputs", [1, 2])
+@pytest.mark.parametrize("params", TRAINING_PARAMS, ids=str)
+def test_fit_in_namespace_equals_numpy_fit(params, n_outputs, strict_device):
+    # Same random_state: the same initial weights, shuffling and validation
+    # split, drawn on the host; the same arithmetic in float64 up to rounding.
+    X, y, sw = _training_data(n_outputs=n_outputs)
+    params = {"n_hidden": 6, "max_iter": 25, "random_state": 0, **params}
+    with warnings.catch_warnings():
+        # 25 iterations are far from convergence on purpose (short test); both
+        # paths warn alike, which test_convergence_warning_in_namespace checks
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = TwoLayerReLURegressor(**params).fit(X, y, sample_weight=sw)
+        with sklearn.config_context(**DISPATCH):
+            reg = TwoLayerReLURegressor(**params)
+            reg.fit(*_strict(X, y, sw, device=strict_device))
+            pred = reg.predict(xps.asarray(X, device=strict_device))
+    for name in ("W1_", "b1_", "w2_", "b2_", "_theta", "_y_mean"):
+        value = getattr(reg, name)
+        assert namespace_name(value) == "array_api_strict", name
+        assert value.device == strict_device, name
+        assert value.dtype == xps.float64, name
+    _assert_network_equal(reg, expected, rtol=1e-9)
+    assert pred.device == strict_device
+    np.testing.assert_allclose(to_numpy(pred), expected.predict(X), rtol=1e-9)
+
+
+def test_convergence_warning_in_namespace():
+    X, y, _ = _training_data()
+    reg = TwoLayerReLURegressor(4, solver="gd", max_iter=3, random_state=0)
+    with sklearn.config_context(**DISPATCH):
+        with pytest.warns(ConvergenceWarning, match="max_iter=3"):
+            reg.fit(*_strict(X, y))
+    assert reg.n_iter_ == 3
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_and_warm_start_in_namespace(solver, strict_device):
+    X, y, sw = _training_data()
+    params = {"n_hidden": 5, "solver": solver, "batch_size": 25, "random_state": 0}
+    host = TwoLayerReLURegressor(**params)
+    with sklearn.config_context(**DISPATCH):
+        reg = TwoLayerReLURegressor(**params)
+        for start in (0, 30, 60):
+            rows = slice(start, start + 30)
+            host.partial_fit(X[rows], y[rows], sample_weight=sw[rows])
+            reg.partial_fit(*_strict(X[rows], y[rows], sw[rows], device=strict_device))
+        assert namespace_name(reg._adam_m) == "array_api_strict"
+        _assert_network_equal(reg, host, rtol=1e-9)
+        assert reg._n_steps == host._n_steps
+
+        params = {**params, "warm_start": True, "max_iter": 4, "tol": 0.0}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # 4 epochs
+            host = TwoLayerReLURegressor(**params).fit(X, y)
+            host.fit(X, y)
+            reg = TwoLayerReLURegressor(**params).fit(*_strict(X, y))
+            reg.fit(*_strict(X, y))
+    assert len(reg.loss_curve_) == 8
+    _assert_network_equal(reg, host, rtol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_float32_stays_float32_in_namespace(solver, strict_device):
+    X, y, sw = (a.astype(np.float32) for a in _training_data())
+    params = {"n_hidden": 5, "solver": solver, "max_iter": 200, "random_state": 0}
+    params["learning_rate"] = 0.05 if solver == "gd" else 0.01
+    with warnings.catch_warnings():
+        # 200 iterations, enough to compare, not all to converge (gd)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = TwoLayerReLURegressor(**params).fit(X, y, sample_weight=sw)
+        with sklearn.config_context(**DISPATCH):
+            reg = TwoLayerReLURegressor(**params)
+            reg.fit(*_strict(X, y, sw, device=strict_device))
+            pred = reg.predict(xps.asarray(X, device=strict_device))
+    for value in (reg.W1_, reg.b1_, reg.w2_, reg.b2_, reg._theta, pred):
+        assert value.dtype == xps.float32
+        assert value.device == strict_device
+    # float32 rounding differs between the paths (compiled kernels, blocked
+    # sums): the fits agree to float32 accuracy, not to the bit
+    np.testing.assert_allclose(
+        to_numpy(pred), expected.predict(X), rtol=2e-3, atol=2e-3 * float(y.std())
+    )
+
+
+def test_verbose_and_stop_in_namespace(capsys):
+    X, y, _ = _training_data()
+    params = {"n_hidden": 4, "solver": "adam", "max_iter": 3, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 3 epochs
+        TwoLayerReLURegressor(**params, verbose=True).fit(X, y)
+        expected = capsys.readouterr().out
+        with sklearn.config_context(**DISPATCH):
+            TwoLayerReLURegressor(**params, verbose=True).fit(*_strict(X, y))
+    got = capsys.readouterr().out
+    assert got.count("Epoch ") == 3
+    # the losses agree to rounding, printed with 8 decimals
+    assert got.splitlines()[0][:20] == expected.splitlines()[0][:20]
+
+
+@pytest.mark.skipif(
+    not hasattr(TwoLayerReLURegressor, "set_callbacks"),
+    reason="callbacks need scikit-learn >= 1.9",
+)
+def test_callbacks_in_namespace():
+    from test_two_layer import _Watcher
+
+    X, y, _ = _training_data()
+    params = {"n_hidden": 4, "solver": "sgd", "max_iter": 50, "random_state": 0}
+    watcher = _Watcher(stop_at=2)
+    reg = TwoLayerReLURegressor(**params).set_callbacks(watcher)
+    with sklearn.config_context(**DISPATCH):
+        reg.fit(*_strict(X, y))
+    assert reg.n_iter_ == 2 and watcher.epochs == 2
+    assert namespace_name(reg.W1_) == "array_api_strict"
+
+
+def _interrupt_epoch(monkeypatch, n):
+    """Make the n-th epoch in the namespace raise KeyboardInterrupt."""
+    calls = []
+    original = net.epoch
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(net, "epoch", interrupting)
+
+
+@pytest.mark.parametrize("fitted", [False, True])
+@pytest.mark.parametrize("failure", ["interrupt", "divergence", "zero_weights"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_failed_fit_in_namespace_leaves_the_estimator_as_it_was(
+    monkeypatch, method, failure, fitted
+):
+    X, y, _ = _training_data()
+    reg = TwoLayerReLURegressor(
+        4, solver="sgd", max_iter=5, random_state=0, warm_start=True
+    )
+    with sklearn.config_context(**DISPATCH), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 5 epochs
+        if fitted:
+            reg.fit(*_strict(X, y))
+        before = {
+            name: to_numpy(value) if hasattr(value, "__dlpack__") else value
+            for name, value in vars(reg).items()
+        }
+        sw = None
+        if failure == "interrupt":
+            _interrupt_epoch(monkeypatch, 2 if method == "fit" else 1)
+            error = KeyboardInterrupt
+        elif failure == "divergence":
+            X, error = X * 1e200, ValueError
+        else:
+            sw, error = xps.zeros(X.shape[0], dtype=xps.float64), ValueError
+        with pytest.raises(error):
+            getattr(reg, method)(*_strict(X, y), sample_weight=sw)
+    after = vars(reg)
+    assert sorted(after) == sorted(before)
+    for name, value in before.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(to_numpy(after[name]), value, err_msg=name)
+        else:
+            assert after[name] == value, name
+
+
+def test_bad_input_in_namespace_is_refused():
+    X, y, _ = _training_data()
+    reg = TwoLayerReLURegressor(4, solver="adam", random_state=0)
+    with sklearn.config_context(**DISPATCH):
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            reg.fit(xps.asarray(X), xps.asarray(y[:-1]))
+        bad = X.copy()
+        bad[3, 1] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            reg.fit(xps.asarray(bad), xps.asarray(y))
+        with pytest.raises(ValueError, match="at least one non-zero"):
+            reg.fit(*_strict(X, y, np.zeros(X.shape[0])))
+        with pytest.raises(ValueError, match="partial_fit does not support early"):
+            reg.set_params(early_stopping=True).partial_fit(*_strict(X, y))
+    assert not hasattr(reg, "W1_")
+
+
+def test_divergence_in_namespace_names_the_cause():
+    X, y, _ = _training_data()
+    reg = TwoLayerReLURegressor(4, solver="gd", learning_rate=1e3, random_state=0)
+    with sklearn.config_context(**DISPATCH):
+        with pytest.raises(ValueError, match=r"gd fit diverged.*learning_rate"):
+            reg.fit(*_strict(X, y))
+        with pytest.raises(ValueError, match="features reach"):
+            reg.fit(*_strict(X * 1e200, y))
+    assert not hasattr(reg, "W1_")
+
+
+def test_fitted_in_namespace_refuses_other_inputs(strict_device):
+    X, y, _ = _training_data()
+    reg = TwoLayerReLURegressor(4, solver="adam", max_iter=3000, random_state=0)
+    with sklearn.config_context(**DISPATCH):
+        reg.fit(*_strict(X, y, device=strict_device))
+        with pytest.raises(ValueError, match="must use the same namespace"):
+            reg.predict(X)
+        with pytest.raises(ValueError, match="must use the same namespace"):
+            reg.loss_gradient(X, y)
+        loss, grads = reg.loss_gradient(*_strict(X, y, device=strict_device))
+        assert grads["W1"].device == strict_device
+        score = reg.score(*_strict(X, y, device=strict_device))
+    assert isinstance(loss, float) and isinstance(score, float)
+    assert score > 0.5
+    with pytest.raises(ValueError, match="needs array_api_dispatch=True"):
+        reg.predict(X)
+    # a fit on NumPy data takes the model back to the host
+    reg.set_params(warm_start=True).fit(X, y)
+    assert isinstance(reg.W1_, np.ndarray)
+
+
+def _network_estimators():
+    yield TwoLayerReLURegressor(4, solver="adam", max_iter=3000, random_state=0)
+    yield TwoLayerReLURegressor(
+        3, solver="sgd", early_stopping=True, max_iter=3000, random_state=0
+    )
+
+
+@pytest.mark.parametrize(
+    "array_namespace, device_name, dtype_name",
+    list(yield_namespace_device_dtype_combinations()),
+)
+@pytest.mark.parametrize(
+    "check", [check_array_api_input, check_array_api_input_and_values]
+)
+@pytest.mark.parametrize("estimator", list(_network_estimators()), ids=repr)
+def test_scikit_learn_array_api_checks_on_the_network(
+    estimator, check, array_namespace, device_name, dtype_name
+):
+    # with values: the fitted attributes, predictions and score agree with
+    # the NumPy fit (sample weights included)
+    check(
+        type(estimator).__name__,
+        estimator,
+        array_namespace=array_namespace,
+        device_name=device_name,
+        dtype_name=dtype_name,
+        check_sample_weight=True,
+    )
+
+
+@pytest.mark.parametrize("device_name", ["cpu", "cuda"])
+@pytest.mark.parametrize("solver", ["gd", "adam"])
+def test_network_fit_on_torch(device_name, solver):
+    xp, device = _array_api_for_tests("torch", device_name, "float64")
+    X, y, sw = _training_data(n_outputs=2)
+    params = {"n_hidden": 6, "solver": solver, "max_iter": 20, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 20 iterations
+        expected = TwoLayerReLURegressor(**params).fit(X, y, sample_weight=sw)
+        with sklearn.config_context(**DISPATCH):
+            reg = TwoLayerReLURegressor(**params)
+            reg.fit(*(xp.asarray(a, device=device) for a in (X, y, sw)))
+    assert reg.W1_.device == xp.asarray(X, device=device).device
+    _assert_network_equal(reg, expected, rtol=1e-9)
 
 
 @pytest.mark.parametrize("device_name", ["cpu", "cuda"])
