@@ -11,7 +11,8 @@ builds the parent/factor tables and allocates the output.
 """
 
 import numpy as np
-from numba import njit
+
+from sknonlin._jit import njit
 
 MONOMIAL, LEGENDRE, CHEBYSHEV = 0, 1, 2
 
