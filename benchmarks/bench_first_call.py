@@ -57,8 +57,8 @@ CASES = {
     "TwoLayerReLURegressor": (
         "from sknonlin import TwoLayerReLURegressor as T",
         "from sklearn.neural_network import MLPRegressor as T",
-        "est = T(100, random_state=0) if OURS else T((100,), random_state=0)\n"
-        "est.fit(X, y_reg)",
+        "width = {'n_hidden' if OURS else 'hidden_layer_sizes': 100}\n"
+        "est = T(**width, random_state=0); est.fit(X, y_reg)",
         "est.predict(X[:10])",
     ),
     "Perceptron": (

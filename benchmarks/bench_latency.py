@@ -61,7 +61,9 @@ def cases(data):
         "map": (PolynomialFeatureMap(2).fit(X), PolynomialFeatures(2).fit(X)),
         "net": (
             TwoLayerReLURegressor(100, max_iter=5, random_state=0).fit(X, y_reg),
-            MLPRegressor((100,), max_iter=5, random_state=0).fit(X, y_reg),
+            MLPRegressor(hidden_layer_sizes=(100,), max_iter=5, random_state=0).fit(
+                X, y_reg
+            ),
         ),
         "bin": (
             Perceptron(max_iter=5, random_state=0).fit(X, data["y_bin"]),

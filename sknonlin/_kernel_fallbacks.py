@@ -68,7 +68,18 @@ def lookup(kernel):
         return None
     if func is _RUN_SOURCE:
         func = _python_version(kernel.py_func)
-    return Fallback(func, entry.small)
+    return Fallback(_quiet(func), entry.small)
+
+
+def _quiet(func):
+    """``func`` without NumPy's floating-point warnings, as compiled code runs."""
+
+    @functools.wraps(func)
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return func(*args)
+
+    return quiet
 
 
 def _parameters(func):
@@ -238,9 +249,11 @@ def _small_rows(X, seg_dest, seg_parent, seg_length, seg_factor, out):
 
 @_register(_POLYNOMIAL_MODULES, _small_rows)
 def monomial_rows(X, seg_dest, seg_parent, seg_length, seg_factor, out):
-    for s in range(seg_dest.shape[0]):
-        d, p = int(seg_dest[s]), int(seg_parent[s])
-        length, f = int(seg_length[s]), int(seg_factor[s])
+    segments = zip(
+        seg_dest.tolist(), seg_parent.tolist(), seg_length.tolist(),
+        seg_factor.tolist(), strict=True,
+    )  # fmt: skip
+    for d, p, length, f in segments:
         if f < 0:
             out[:, d] = 1
         elif p < 0:

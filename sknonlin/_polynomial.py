@@ -2,7 +2,9 @@
 
 import collections.abc
 import functools
+import math
 import os
+import time
 import warnings
 from numbers import Integral
 
@@ -157,8 +159,48 @@ def _segments(parent, factor):
     return starts, parent[starts], lengths, factor[starts]
 
 
+@functools.lru_cache(maxsize=16)
+def _monomial_segments(n_features, max_degree, interaction_only, include_bias):
+    """:func:`_segments` of a monomial plan, computed once per plan (read-only)."""
+    parent, factor, _ = _expansion_plan(
+        n_features, max_degree, interaction_only, include_bias, "monomial"
+    )
+    segments = _segments(parent, factor)
+    for array in segments:
+        array.setflags(write=False)
+    return segments
+
+
+@functools.lru_cache(maxsize=16)
+def _kept_columns(n_features, max_degree, interaction_only, include_bias, n_output):
+    """Columns of the full map (degrees ``0..max_degree``) that are output."""
+    n_bias = int(include_bias)
+    n_full = n_bias + _count_output_features(
+        n_features, 0, max_degree, interaction_only
+    )
+    n_terms = n_output - n_bias
+    keep = np.r_[np.arange(n_bias), np.arange(n_full - n_terms, n_full)].astype(
+        np.int64
+    )
+    keep.setflags(write=False)
+    return keep
+
+
+# The system's figure is read at most this often (seconds): reading it costs
+# more than a small transform.
+_MEMORY_READ_EVERY = 0.5
+_memory_read = [-math.inf, None]  # when, and what
+
+
 def _available_memory():
     """Bytes of memory available for a new array, or None where unknown."""
+    now = time.monotonic()
+    if now - _memory_read[0] >= _MEMORY_READ_EVERY:
+        _memory_read[:] = [now, _read_available_memory()]
+    return _memory_read[1]
+
+
+def _read_available_memory():
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
@@ -508,13 +550,12 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
 
     def _kept_columns(self):
         """Columns of the full map (degrees ``0..max_degree``) that are output."""
-        n_bias = int(self.include_bias)
-        n_full = n_bias + _count_output_features(
-            self.n_features_in_, 0, self._max_degree, self.interaction_only
-        )
-        n_terms = self.n_output_features_ - n_bias
-        return np.r_[np.arange(n_bias), np.arange(n_full - n_terms, n_full)].astype(
-            np.int64
+        return _kept_columns(
+            self.n_features_in_,
+            self._max_degree,
+            bool(self.interaction_only),
+            bool(self.include_bias),
+            self.n_output_features_,
         )
 
     def _hint(self, sparse_input):
@@ -547,7 +588,14 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             scale = (1 / half_range).astype(X.dtype)
             max_power = self._max_degree
         keep = self._kept_columns()
-        segments = _segments(parent, factor) if basis == kernels.MONOMIAL else None
+        segments = None
+        if basis == kernels.MONOMIAL:
+            segments = _monomial_segments(
+                self.n_features_in_,
+                self._max_degree,
+                bool(self.interaction_only),
+                bool(self.include_bias),
+            )
         if (
             segments is not None
             and self.order == "C"

@@ -24,7 +24,7 @@ from sknonlin import (
     _jit,
 )
 from sknonlin._kernel_fallbacks import _REGISTRY, lookup
-from sknonlin._polynomial import _expansion_plan, _segments
+from sknonlin._polynomial import _expansion_plan, _monomial_segments
 
 KERNEL_MODULES = [
     "sknonlin._activations",
@@ -159,14 +159,40 @@ def test_polynomial_features(
 @pytest.mark.parametrize("n_features, degree", [(1, 37), (3, 4), (6, 2)])
 def test_monomial_rows(dtype, n_features, degree):
     rng = np.random.default_rng(n_features)
-    parent, factor, _ = _expansion_plan(n_features, degree, False, True, "monomial")
-    segments = _segments(parent, factor)
+    parent, _, _ = _expansion_plan(n_features, degree, False, True, "monomial")
+    # as the estimator passes them: read-only, computed once per plan
+    segments = _monomial_segments(n_features, degree, False, True)
     X = (rng.uniform(0.5, 1.5, (9, n_features)) * rng.choice([-1, 1], 1)).astype(dtype)
 
     def make_args():
         return (X.copy(), *segments, np.empty((9, parent.shape[0]), dtype=dtype))
 
     _check_kernel("sknonlin._polynomial_kernels", "monomial_rows", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_polynomial_kernels_overflow_alike_and_silently(dtype):
+    # inf and nan where the products overflow, and no NumPy warning (the
+    # compiled kernels give none): the suite runs with RuntimeWarning as error
+    big = float(np.finfo(dtype).max) ** 0.3  # its fifth power overflows
+    X = np.array([[big, -2.0, big / 1e3], [3.0, big, -big]], dtype=dtype)
+    parent, factor, _ = _expansion_plan(3, 5, False, True, "monomial")
+    segments = _monomial_segments(3, 5, False, True)
+    keep = np.arange(parent.shape[0], dtype=np.int64)
+    zeros = np.zeros(3, dtype=dtype)
+
+    def blocked():
+        out = np.empty((2, parent.shape[0]), dtype=dtype)
+        return (X, parent, factor, keep, zeros, zeros, 0, 0, True, out)
+
+    def rows():
+        return (X, *segments, np.empty((2, parent.shape[0]), dtype=dtype))
+
+    _check_kernel("sknonlin._polynomial_kernels", "polynomial_features", blocked)
+    _check_kernel("sknonlin._polynomial_kernels", "monomial_rows", rows)
+    args = rows()
+    _kernel("sknonlin._polynomial_kernels", "monomial_rows").fallback(*args)
+    assert np.isinf(args[-1]).any()
 
 
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
