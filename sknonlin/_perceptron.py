@@ -4,6 +4,7 @@ The estimators validate their input, encode the labels, and hand each epoch to
 a numba kernel in ``sknonlin._perceptron_kernels``.
 """
 
+import functools
 import warnings
 from numbers import Integral
 from typing import ClassVar
@@ -33,6 +34,7 @@ from sknonlin._perceptron_kernels import (
 )
 
 
+@functools.lru_cache(maxsize=4)
 def _rounding_constants(dtype):
     """Unit roundoff and largest underflow error of a product in ``dtype``."""
     info = np.finfo(dtype)
@@ -198,8 +200,7 @@ class _BasePerceptron(
             self.t_ = 0
             self.n_iter_ = 0
             self.mistakes_ = []
-            self._rng = check_random_state(self.random_state)
-        if not incremental:
+        if not incremental or not continuing:
             # One random stream per call to fit, so that fits are reproducible.
             self._rng = check_random_state(self.random_state)
 
