@@ -7,10 +7,11 @@ kernel is called:
 * A kernel with a registered *fallback* (see ``sknonlin._kernel_fallbacks``)
   runs it when the fallback declares the input small and the compiled version
   is not ready yet. A fallback does the same floating-point operations in the
-  same order as the kernel, so its results are the kernel's to the bit. Once a
-  kernel has spent more than ``_COMPILE_AFTER_S`` seconds in its fallback, it
-  is compiled in a background thread (``cache=True``: later processes load it
-  from disk), and the compiled version serves every call from then on.
+  same order as the kernel, so its results are the kernel's to the bit. Once
+  the process has spent more than ``_COMPILE_AFTER_S`` seconds in fallbacks,
+  every kernel that ran on its fallback is compiled in a background thread
+  (``cache=True``: later processes load it from disk), for the argument types
+  it was called with, and serves every call from then on.
 * Any other call compiles the kernel (or loads it from numba's cache) in the
   calling thread and runs it, as ``numba.njit`` would.
 
@@ -28,8 +29,12 @@ import sys
 import threading
 import time
 
-# Seconds a kernel may spend in its fallback before it is compiled.
+import numpy as np
+
+# Seconds the process may spend in fallbacks before the kernels it ran on
+# their fallbacks are compiled.
 _COMPILE_AFTER_S = 0.05
+_fallback_seconds = [0.0]
 
 _BACKGROUND = os.environ.get("SKNONLIN_BACKGROUND_COMPILE", "1") != "0"
 
@@ -75,7 +80,8 @@ class Kernel:
         # The dispatcher once it is compiled for a call's types.
         self._ready = None
         self._fallback = _NO_FALLBACK
-        self._fallback_seconds = 0.0
+        # Arguments of the types of the first call run on the fallback.
+        self._stand_ins = None
         self._scheduled = False
         self.__name__ = py_func.__name__
         self.__qualname__ = py_func.__qualname__
@@ -98,9 +104,11 @@ class Kernel:
         if entry is not None and entry.small(*args):
             start = time.perf_counter()
             result = entry.func(*args)
-            self._fallback_seconds += time.perf_counter() - start
-            if self._fallback_seconds > _COMPILE_AFTER_S and not self._scheduled:
-                _schedule(self, args)
+            _fallback_seconds[0] += time.perf_counter() - start
+            if self._stand_ins is None:
+                self._stand_ins = tuple(map(_stand_in, args))
+            if _fallback_seconds[0] > _COMPILE_AFTER_S and not self._scheduled:
+                _schedule_fallen_back()
             return result
         dispatcher = self.compiled
         result = dispatcher(*args)
@@ -156,7 +164,10 @@ class Kernel:
         return self.compiled.targetoptions
 
     def _compile_for(self, args):
-        """Compile (or load from the cache) for the types of ``args``."""
+        """Compile (or load from the cache) for the types of ``args``.
+
+        Returns when the compiled kernel serves every call.
+        """
         numba = _import_numba()
         dispatcher = self.compiled
         signature = tuple(numba.typeof(arg) for arg in args)
@@ -199,18 +210,38 @@ class LazyIntrinsic:
         raise NotImplementedError(f"{self._name} is usable in compiled code only.")
 
 
+def _stand_in(value):
+    """A value numba gives the type of ``value``, holding none of its data."""
+    if not isinstance(value, np.ndarray):
+        return value
+    shape = (2,) * value.ndim
+    if value.flags.c_contiguous:
+        array = np.empty(shape, dtype=value.dtype)
+    elif value.flags.f_contiguous:
+        array = np.empty(shape, dtype=value.dtype, order="F")
+    else:
+        array = np.empty((4,) * value.ndim, dtype=value.dtype)[
+            (slice(None, None, 2),) * value.ndim
+        ]
+    array.setflags(write=value.flags.writeable)
+    return array
+
+
 # -- background compilation --------------------------------------------------
 
 
-def _schedule(kernel, args):
+def _schedule_fallen_back():
+    """Queue every kernel that ran on its fallback for compilation."""
     global _worker
     with _state_lock:
-        if kernel._scheduled:
+        for kernel in _kernels:
+            if kernel._stand_ins is None or kernel._scheduled:
+                continue
+            kernel._scheduled = True
+            if _BACKGROUND:
+                _queue.append((kernel, kernel._stand_ins))
+        if not _queue:
             return
-        kernel._scheduled = True
-        if not _BACKGROUND:
-            return
-        _queue.append((kernel, args))
         _idle.clear()
         if _worker is None:
             _worker = threading.Thread(
@@ -235,7 +266,6 @@ def _compile_queued():
             # The kernel stays on its fallback; a call too large for it
             # compiles in the calling thread and reports the error there.
             pass
-        del args
 
 
 def wait_for_background_compilation(timeout=None):

@@ -457,6 +457,23 @@ def test_a_large_input_runs_compiled_and_then_every_call_does(monkeypatch):
     assert kernel.is_ready and calls == [1]
 
 
+def test_stand_ins_have_the_numba_types_of_the_arguments():
+    numba = pytest.importorskip("numba")
+    base = np.arange(24.0).reshape(4, 6)
+    read_only = base.copy()
+    read_only.setflags(write=False)
+    values = [
+        base, base.T, base[:, ::2], base[0], base[:, 0], read_only,
+        base.astype(np.float32), np.arange(3, dtype=np.int32), np.empty((0, 3)),
+        np.float32(1.5), 2.0, 3, True, np.int64(4),
+    ]  # fmt: skip
+    for value in values:
+        stand_in = _jit._stand_in(value)
+        assert numba.typeof(stand_in) == numba.typeof(value), value
+        if isinstance(value, np.ndarray):
+            assert not np.shares_memory(stand_in, value)
+
+
 def test_intrinsic_is_not_callable_from_python():
     from sknonlin._perceptron_kernels import _prefetch
 
