@@ -28,7 +28,13 @@ import sys
 import tempfile
 import textwrap
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The checkout whose sknonlin is timed: the working directory when it holds
+# one (to time another checkout with this script), else this script's.
+REPOSITORY = (
+    os.getcwd()
+    if os.path.isdir(os.path.join(os.getcwd(), "sknonlin"))
+    else os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+)
 
 # Data and estimators, built after the imports are timed.
 DATA = """

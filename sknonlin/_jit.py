@@ -51,11 +51,18 @@ _idle.set()
 _NO_FALLBACK = object()
 
 
-def _import_numba():
-    with _import_lock:
-        import numba
+_numba = []  # the module, once imported
 
-    return numba
+
+def _import_numba():
+    # Once imported, without the lock: a compilation in progress (holding
+    # numba's compiler lock) asks for it, and _before_fork takes both locks.
+    if not _numba:
+        with _import_lock:
+            import numba
+
+            _numba[:] = [numba]
+    return _numba[0]
 
 
 class Kernel:

@@ -541,3 +541,25 @@ def test_background_compilation_finishes_and_is_used(tmp_path):
         print(relu.compiled.stats.cache_hits.most_common(1)[0][1])
     """
     assert _run_fresh(code, tmp_path).strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_during_background_compilation_does_not_deadlock(tmp_path):
+    code = """
+        import os
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        _jit._COMPILE_AFTER_S = 0.0
+        relu(np.ones((1, 2)), np.zeros(2))  # the background thread starts
+        pid = os.fork()
+        if pid == 0:
+            # the child compiles in its own thread, its locks released
+            H = np.ones((3, 2))
+            relu.compiled(H, np.zeros(2))
+            relu(H, np.zeros(2))
+            os._exit(0 if H.tolist() == [[1.0, 1.0]] * 3 else 1)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+    """
+    assert _run_fresh(code, tmp_path).strip() == "0"
