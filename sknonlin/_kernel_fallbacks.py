@@ -363,7 +363,7 @@ def _small_backprop(H, D, Z, Y, sw, scale, W2, b2, gW2, gb1, gb2, accumulate):
     # One dtype throughout (as the estimator passes them): then every
     # sequential sum below rounds as the kernel's does.
     same_dtype = all(a.dtype == H.dtype for a in arrays)
-    return same_dtype and H.size * Z.shape[1] <= _SMALL_ELEMENTS
+    return same_dtype and H.size * Z.shape[1] <= _SMALL_STEPS
 
 
 @_register("sknonlin._two_layer_math", _small_backprop)
@@ -508,7 +508,8 @@ def _sequential_dot(coef, row):
 
 
 def _small_epoch(X, y, sample_weight, order, *args):
-    return order.shape[0] * (X.shape[1] + 1) <= _SMALL_ELEMENTS
+    # a Python loop over the samples: a few milliseconds at most
+    return order.shape[0] * (X.shape[1] + 1) <= _SMALL_STEPS
 
 
 @_register("sknonlin._perceptron_kernels", _small_epoch)
