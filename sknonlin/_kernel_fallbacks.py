@@ -57,6 +57,11 @@ def _register(modules, small):
 
 def lookup(kernel):
     """The :data:`Fallback` of a :class:`~sknonlin._jit.Kernel`, or None."""
+    entry = _resolve(kernel)
+    return None if entry is None else Fallback(_quiet(entry.func), entry.small)
+
+
+def _resolve(kernel):
     entry = _REGISTRY.get(f"{kernel.__module__}.{kernel.__name__}")
     if entry is None:
         return None
@@ -68,7 +73,7 @@ def lookup(kernel):
         return None
     if func is _RUN_SOURCE:
         func = _python_version(kernel.py_func)
-    return Fallback(_quiet(func), entry.small)
+    return Fallback(func, entry.small)
 
 
 def _quiet(func):
@@ -104,7 +109,7 @@ def _python_version(py_func):
     for name in py_func.__code__.co_names:
         value = namespace.get(name)
         if isinstance(value, Kernel) and value.py_func is not py_func:
-            entry = lookup(value)
+            entry = _resolve(value)
             namespace[name] = value.py_func if entry is None else entry.func
     return types.FunctionType(
         py_func.__code__,
