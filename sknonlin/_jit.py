@@ -9,9 +9,10 @@ kernel is called:
   is not ready yet. A fallback does the same floating-point operations in the
   same order as the kernel, so its results are the kernel's to the bit. Once
   the process has spent more than ``_COMPILE_AFTER_S`` seconds in fallbacks,
-  every kernel that ran on its fallback is compiled in a background thread
-  (``cache=True``: later processes load it from disk), for the argument types
-  it was called with, and serves every call from then on.
+  every kernel that ran on its fallback is compiled in a background thread,
+  for the argument types it was called with (``cache=True``: later processes
+  load it from disk), and serves every call from then on. The thread starts
+  ``_START_DELAY_S`` seconds later, so as not to slow the calls in progress.
 * Any other call compiles the kernel (or loads it from numba's cache) in the
   calling thread and runs it, as ``numba.njit`` would.
 
@@ -33,7 +34,10 @@ import numpy as np
 
 # Seconds the process may spend in fallbacks before the kernels it ran on
 # their fallbacks are compiled.
-_COMPILE_AFTER_S = 0.05
+_COMPILE_AFTER_S = 0.2
+# Seconds the background thread waits before it starts: compiling holds the
+# interpreter's lock most of the time, which would slow the calls in progress.
+_START_DELAY_S = 0.5
 _fallback_seconds = [0.0]
 
 _BACKGROUND = os.environ.get("SKNONLIN_BACKGROUND_COMPILE", "1") != "0"
@@ -259,6 +263,7 @@ def _schedule_fallen_back():
 
 def _compile_queued():
     global _worker
+    time.sleep(_START_DELAY_S)
     while True:
         with _state_lock:
             if not _queue or sys.is_finalizing():
