@@ -5,6 +5,7 @@ a numba kernel in ``sknonlin._perceptron_kernels``.
 """
 
 import copy
+import functools
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -34,6 +35,7 @@ from sknonlin._perceptron_kernels import (
 from sknonlin._sparse import check_compressed_structure
 
 
+@functools.lru_cache(maxsize=4)
 def _rounding_constants(dtype):
     """Unit roundoff and largest underflow error of a product in ``dtype``."""
     info = np.finfo(dtype)

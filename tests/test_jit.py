@@ -1,0 +1,424 @@
+"""Lazy compilation and the no-compile fallbacks of the kernels.
+
+Every fallback must give its kernel's results to the bit: each is run against
+the compiled kernel on random inputs (float32 and float64, with the corners
+that rounding and signed zeros make), and whole fits are run once on the
+fallbacks and once on the compiled kernels.
+"""
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from sknonlin import (
+    MulticlassPerceptron,
+    Perceptron,
+    PolynomialFeatureMap,
+    TwoLayerReLURegressor,
+    _jit,
+)
+from sknonlin._kernel_fallbacks import _REGISTRY, lookup
+
+KERNEL_MODULES = [
+    "sknonlin._activations",
+    "sknonlin._perceptron_kernels",
+    "sknonlin._polynomial_kernels",
+    "sknonlin._solvers",
+    "sknonlin._two_layer_math",
+]
+
+
+def _kernel(module, name):
+    return getattr(importlib.import_module(module), name)
+
+
+def _kernels():
+    for module in KERNEL_MODULES:
+        importlib.import_module(module)
+    return list(_jit._kernels)
+
+
+def _run_both(kernel, make_args):
+    """Run the fallback and the compiled kernel on equal fresh arguments.
+
+    Returns both results and both argument tuples after the calls (the
+    kernels write into their arguments).
+    """
+    assert kernel.fallback is not None, kernel
+    args_fallback = make_args()
+    args_compiled = make_args()
+    result_fallback = kernel.fallback(*args_fallback)
+    result_compiled = kernel.compiled(*args_compiled)
+    return (result_fallback, args_fallback), (result_compiled, args_compiled)
+
+
+def _assert_same_bits(a, b):
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same_bits(x, y)
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+    elif isinstance(a, float | np.floating):
+        assert np.float64(a).tobytes() == np.float64(b).tobytes(), (a, b)
+    else:
+        assert a == b
+
+
+def _check_kernel(module, name, make_args):
+    kernel = _kernel(module, name)
+    (r_fb, a_fb), (r_c, a_c) = _run_both(kernel, make_args)
+    _assert_same_bits(r_fb, r_c)
+    _assert_same_bits(a_fb, a_c)
+
+
+def _data(rng, shape, dtype, zeros=True):
+    """Random values with exact zeros, negative zeros and a wide range."""
+    X = rng.standard_normal(shape) * np.exp(rng.uniform(-3, 3, shape))
+    if zeros:
+        X[rng.random(shape) < 0.1] = 0.0
+        X[rng.random(shape) < 0.05] = -0.0
+    return X.astype(dtype)
+
+
+DTYPES = [np.float32, np.float64]
+ACTIVATION_NAMES = [
+    "relu",
+    "relu_with_derivative",
+    "identity",
+    "identity_with_derivative",
+]
+SOLVER_CASES = [
+    ("add_l2_penalty", ()),
+    ("gd_step", (0.1,)),
+    ("momentum_step", (0.01, 0.9, "state")),
+    ("adam_step", (1e-3, 1, "state", "state")),
+    ("adam_step", (1e-3, 7, "state", "state")),
+    ("adam_step", (1e-2, 12345, "state", "state")),
+    ("adam_step", (1e-2, 0x10001, "state", "state")),
+]
+
+
+# -- registry ---------------------------------------------------------------------
+
+
+def test_every_registered_fallback_matches_its_kernel_signature():
+    kernels = {f"{k.__module__}.{k.__name__}": k for k in _kernels()}
+    assert _REGISTRY
+    for key in _REGISTRY:
+        assert key in kernels, f"{key}: no such kernel"
+        assert lookup(kernels[key]) is not None, f"{key}: signature changed"
+
+
+def test_every_registered_fallback_is_checked_against_its_kernel():
+    # each has a test below comparing it with the compiled kernel
+    checked = (
+        {"sknonlin._activations." + name for name in ACTIVATION_NAMES}
+        | {"sknonlin._solvers." + name for name, _ in SOLVER_CASES}
+        | {
+            "sknonlin._two_layer_math.backprop",
+            "sknonlin._perceptron_kernels.shuffled_order",
+        }
+    )
+    assert set(_REGISTRY) <= checked
+
+
+def test_a_kernel_whose_parameters_changed_has_no_fallback():
+    def relu(H, bias):  # the registered fallback takes (H, b)
+        return H
+
+    kernel = _jit.Kernel(relu, {"cache": False})
+    kernel.__module__ = "sknonlin._activations"
+    assert kernel.fallback is None
+
+
+# -- kernels against their fallbacks ----------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_activations(dtype, name):
+    rng = np.random.default_rng(1)
+    H = _data(rng, (13, 7), dtype)
+    H[0, :3] = [np.nan, np.inf, -np.inf]
+    b = _data(rng, 7, dtype)
+
+    def make_args():
+        args = (H.copy(), b)
+        if name.endswith("derivative"):
+            args += (np.full((13, 7), 7, dtype=dtype),)
+        return args
+
+    _check_kernel("sknonlin._activations", name, make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_backprop(dtype, n_outputs, accumulate):
+    rng = np.random.default_rng(n_outputs)
+    n, k = 17, 6
+    H = np.maximum(_data(rng, (n, k), dtype), 0)
+    D = (H > 0).astype(dtype)
+    Z = _data(rng, (n, n_outputs), dtype)
+    Y = _data(rng, (n, n_outputs), dtype)
+    sw = rng.uniform(0, 2, n).astype(dtype)
+    sw[3] = 0
+    W2 = _data(rng, (k, n_outputs), dtype)
+    b2 = _data(rng, n_outputs, dtype)
+    grads = [_data(rng, s, dtype) for s in [(k, n_outputs), k, n_outputs]]
+
+    def make_args():
+        gW2, gb1, gb2 = (g.copy() for g in grads)
+        return (
+            H.copy(), D, Z.copy(), Y, sw, 1 / 7.3, W2, b2, gW2, gb1, gb2, accumulate,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._two_layer_math", "backprop", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+@pytest.mark.parametrize("name, extra", SOLVER_CASES)
+def test_solvers(dtype, alpha, name, extra):
+    rng = np.random.default_rng(2)
+    theta = _data(rng, 40, dtype)
+    grad = _data(rng, 40, dtype)
+    states = [np.abs(_data(rng, 40, dtype)) for _ in extra]
+
+    def make_args():
+        args = (theta.copy(), grad.copy(), 30, alpha)
+        for value, state in zip(extra, states, strict=True):
+            args += (state.copy() if value == "state" else value,)
+        return args
+
+    _check_kernel("sknonlin._solvers", name, make_args)
+
+
+@pytest.mark.parametrize("n_samples", [0, 1, 2, 57])
+@pytest.mark.parametrize("seed", [0, 1, 2**63 - 1])
+def test_shuffled_order(n_samples, seed):
+    def make_args():
+        return (n_samples, np.int64(seed))
+
+    _check_kernel("sknonlin._perceptron_kernels", "shuffled_order", make_args)
+
+
+# -- whole fits on the fallbacks and on the compiled kernels ------------------------
+
+
+@pytest.fixture
+def kernels_on(monkeypatch):
+    """Switch every kernel to ``"fallback"`` or ``"compiled"``."""
+
+    def switch(path):
+        for kernel in _kernels():
+            if path == "compiled":
+                monkeypatch.setattr(kernel, "_ready", kernel.compiled)
+            else:
+                monkeypatch.setattr(kernel, "_ready", None)
+                monkeypatch.setattr(kernel, "_scheduled", True)
+
+    return switch
+
+
+def _fitted_bits(estimator):
+    return {
+        name: np.asarray(value).tobytes()
+        for name, value in vars(estimator).items()
+        if name.endswith("_") and not name.startswith("_")
+        and isinstance(value, np.ndarray | float | list)
+    }  # fmt: skip
+
+
+def _fits(rng):
+    X = rng.standard_normal((80, 4))
+    y_binary = (X @ [1.0, -2.0, 0.5, 0.0] > 0.1).astype(int)
+    y_multi = np.argmax(X[:, :3], axis=1)
+    Xs = sparse.random(40, 6, density=0.4, random_state=0, format="csr")
+    cases = []
+    for dtype in DTYPES:
+        Xd = X.astype(dtype)
+        cases += [
+            (PolynomialFeatureMap(3), Xd, None),
+            (PolynomialFeatureMap(2, order="F", basis="legendre"), Xd, None),
+            (PolynomialFeatureMap((2, 3), interaction_only=True), Xs.astype(dtype),
+             None),
+            (PolynomialFeatureMap(2), Xs.astype(dtype), None),
+            (Perceptron(random_state=0, average=True, max_iter=30), Xd, y_binary),
+            (MulticlassPerceptron(random_state=1, average=True, max_iter=30), Xd,
+             y_multi),
+        ]  # fmt: skip
+        for solver in ["adam", "sgd", "gd", "lbfgs"]:
+            model = TwoLayerReLURegressor(
+                8, solver=solver, random_state=0, max_iter=15, tol=0.0,
+                n_iter_no_change=100, batch_size=32,
+            )  # fmt: skip
+            cases.append((model, Xd, X[:, 0] - X[:, 1] ** 2))
+    return cases
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_are_the_same_on_fallbacks_and_compiled_kernels(kernels_on):
+    # max_iter is kept low on purpose: ConvergenceWarning is expected here.
+    results = {}
+    for path in ["fallback", "compiled"]:
+        kernels_on(path)
+        out = []
+        for estimator, X, y in _fits(np.random.default_rng(0)):
+            if isinstance(estimator, PolynomialFeatureMap):
+                XP = estimator.fit_transform(X)
+                XP = XP.toarray() if sparse.issparse(XP) else XP
+                out.append((XP.dtype, XP.flags.c_contiguous, XP.tobytes()))
+            else:
+                estimator.fit(X, y)
+                out.append(_fitted_bits(estimator))
+                out.append(estimator.predict(X[:7]).tobytes())
+        results[path] = out
+    assert len(results["fallback"]) == len(results["compiled"])
+    for fallback, compiled in zip(
+        results["fallback"], results["compiled"], strict=True
+    ):
+        assert fallback == compiled
+
+
+# -- the calling policy -----------------------------------------------------------
+
+
+def test_a_large_input_runs_compiled_and_then_every_call_does(monkeypatch):
+    from sknonlin import _activations
+
+    kernel = _activations.identity
+    monkeypatch.setattr(kernel, "_ready", None)
+    monkeypatch.setattr(kernel, "_scheduled", True)
+    calls = []
+    entry = kernel.fallback_entry
+    monkeypatch.setattr(
+        kernel,
+        "_fallback",
+        type(entry)(lambda *a: calls.append(1) or entry.func(*a), entry.small),
+    )
+    H, b = np.ones((2, 3)), np.arange(3.0)
+    assert np.array_equal(kernel(H.copy(), b), H + b)
+    assert calls == [1] and not kernel.is_ready
+    monkeypatch.setattr(
+        kernel, "_fallback", type(entry)(entry.func, lambda *args: False)
+    )
+    assert np.array_equal(kernel(H.copy(), b), H + b)
+    assert kernel.is_ready and calls == [1]
+
+
+def test_stand_ins_have_the_numba_types_of_the_arguments():
+    numba = pytest.importorskip("numba")
+    base = np.arange(24.0).reshape(4, 6)
+    read_only = base.copy()
+    read_only.setflags(write=False)
+    values = [
+        base, base.T, base[:, ::2], base[0], base[:, 0], read_only,
+        base.astype(np.float32), np.arange(3, dtype=np.int32), np.empty((0, 3)),
+        np.float32(1.5), 2.0, 3, True, np.int64(4),
+    ]  # fmt: skip
+    for value in values:
+        stand_in = _jit._stand_in(value)
+        assert numba.typeof(stand_in) == numba.typeof(value), value
+        if isinstance(value, np.ndarray):
+            assert not np.shares_memory(stand_in, value)
+
+
+def test_intrinsic_is_not_callable_from_python():
+    from sknonlin._perceptron_kernels import _prefetch
+
+    with pytest.raises(NotImplementedError, match="compiled code only"):
+        _prefetch(np.zeros(3), 0)
+
+
+def _run_fresh(code, tmp_path, **env):
+    environment = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), **env)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(__file__)), environment.get("PYTHONPATH", "")]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_small_inputs_do_not_import_numba(tmp_path):
+    code = """
+        import sys
+        import numpy as np
+        import sknonlin
+        assert "numba" not in sys.modules, "imported by the package"
+        X = np.random.default_rng(0).standard_normal((20, 3))
+        for solver in ["adam", "sgd", "gd"]:
+            model = sknonlin.TwoLayerReLURegressor(
+                4, solver=solver, max_iter=3, tol=0, random_state=0
+            )
+            model.fit(X, X[:, 1]).predict(X)
+        print("numba" in sys.modules)
+    """
+    out = _run_fresh(
+        "import warnings; warnings.simplefilter('ignore')\n" + textwrap.dedent(code),
+        tmp_path,
+        SKNONLIN_BACKGROUND_COMPILE="0",
+    )
+    assert out.strip() == "False"
+
+
+def test_background_compilation_finishes_and_is_used(tmp_path):
+    code = """
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        _jit._COMPILE_AFTER_S = 0.0
+        H, b = np.array([[-1.0, 2.0]]), np.zeros(2)
+        relu(H.copy(), b)  # on the fallback; schedules the compilation
+        assert _jit.wait_for_background_compilation(timeout=600)
+        assert relu.is_ready
+        assert len(relu.compiled.signatures) == 1
+        print(relu(H.copy(), b).tolist())
+    """
+    assert _run_fresh(code, tmp_path).strip() == "[[0.0, 2.0]]"
+    # and the next process loads it from the cache
+    code = """
+        from sknonlin._activations import relu
+        import numpy as np
+        relu._compile_for((np.ones((1, 2)), np.zeros(2)))
+        print(relu.compiled.stats.cache_hits.most_common(1)[0][1])
+    """
+    assert _run_fresh(code, tmp_path).strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_during_background_compilation_does_not_deadlock(tmp_path):
+    code = """
+        import os
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        _jit._COMPILE_AFTER_S = 0.0
+        relu(np.ones((1, 2)), np.zeros(2))  # the background thread starts
+        pid = os.fork()
+        if pid == 0:
+            # the child compiles in its own thread, its locks released
+            H = np.ones((3, 2))
+            relu.compiled(H, np.zeros(2))
+            relu(H, np.zeros(2))
+            os._exit(0 if H.tolist() == [[1.0, 1.0]] * 3 else 1)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+    """
+    assert _run_fresh(code, tmp_path).strip() == "0"
