@@ -18,6 +18,7 @@ fallback was written for: a kernel whose signature has changed runs compiled
 until its fallback is brought up to date.
 """
 
+import array
 import collections
 import functools
 import inspect
@@ -85,6 +86,180 @@ def _sequential_sum(initial, terms, dtype):
     stacked[0] = initial
     stacked[1:] = terms
     return np.add.accumulate(stacked, axis=0, dtype=dtype)[-1]
+
+
+# -- polynomial feature map ---------------------------------------------------
+
+# Every value of the map is computed from values of the same row only, each by
+# the same operations as in the kernels: the fallbacks below compute a run of
+# terms for all the rows of a block at once. The runs a kernel reads are of a
+# lower degree than those it writes, so a run never reads what it writes.
+_MONOMIAL = 0
+_LEGENDRE = 1
+# NumPy calls a fallback may make (a few microseconds each).
+_SMALL_CALLS = 5_000
+
+
+def _small_starts(n_features, max_degree, interaction_only, n_bias):
+    return (max_degree + 1) * (n_features + 1) <= _SMALL_ELEMENTS
+
+
+@_register("sknonlin._polynomial_kernels", _small_starts)
+def degree_starts(n_features, max_degree, interaction_only, n_bias):
+    starts = np.zeros((max_degree + 1, n_features + 1), dtype=np.int64)
+    starts[min(max_degree, 1)] = n_bias + np.arange(n_features + 1)
+    for m in range(2, max_degree + 1):
+        column = int(starts[m - 1, n_features])
+        for f in range(n_features):
+            starts[m, f] = column
+            first = starts[m - 1, f + 1] if interaction_only else starts[m - 1, f]
+            column += int(starts[m - 1, n_features] - first)
+        starts[m, n_features] = column
+    return starts
+
+
+def _univariate(X, start, stop, shift, scale, basis, max_power, out):
+    """``univariate_block`` on rows ``start:stop`` at once."""
+    n_rows, n_features = stop - start, X.shape[1]
+    stride = max_power + 1
+    end = n_features * stride
+
+    def power(p):
+        # P_p of every feature: rows p, p + stride, ... of ``out`` (a view)
+        return out[p:end:stride, :n_rows]
+
+    if basis == _MONOMIAL:
+        power(0)[...] = X[start:stop].T
+        return
+    # (x - shift) * scale in the arrays' dtype; an integer times it, and
+    # everything after, in float64, rounded when stored
+    t = ((X[start:stop] - shift) * scale).T
+    power(0)[...] = 1
+    if max_power >= 1:
+        power(1)[...] = t
+    t = t.astype(np.float64)
+    for p in range(1, max_power):
+        current = power(p).astype(np.float64)
+        previous = power(p - 1).astype(np.float64)
+        if basis == _LEGENDRE:
+            value = (float(2 * p + 1) * t * current - float(p) * previous) / float(
+                p + 1
+            )
+        else:
+            value = 2.0 * t * current - previous
+        power(p + 1)[...] = value
+
+
+def _run(terms, target, source, length, factor, rows):
+    """``terms[target + t, rows] = terms[source + t, rows] * factor``, t < length."""
+    if length > 0:
+        np.multiply(
+            terms[source : source + length, rows],
+            factor,
+            out=terms[target : target + length, rows],
+        )
+
+
+def _monomial_block(factors, starts, interaction_only, n_bias, offset, n_rows, terms):
+    max_degree, n_features = starts.shape[0] - 1, starts.shape[1] - 1
+    rows = slice(offset, offset + n_rows)
+    if n_bias:
+        terms[0, rows] = 1
+    if max_degree >= 1:
+        terms[n_bias : n_bias + n_features, rows] = factors[:n_features, :n_rows]
+    for m in range(2, max_degree + 1):
+        end = int(starts[m - 1, n_features])
+        for f in range(n_features):
+            first = int(starts[m - 1, f + 1] if interaction_only else starts[m - 1, f])
+            x = factors[f, :n_rows]
+            _run(terms, int(starts[m, f]), first, end - first, x, rows)
+
+
+def _orthogonal_block(factors, starts, interaction_only, n_bias, offset, n_rows,
+                      terms):  # fmt: skip
+    max_degree, n_features = starts.shape[0] - 1, starts.shape[1] - 1
+    stride = max_degree + 1
+    rows = slice(offset, offset + n_rows)
+    if n_bias:
+        terms[0, rows] = 1
+    if max_degree >= 1:
+        terms[n_bias : n_bias + n_features, rows] = factors[1::stride, :n_rows][
+            :n_features
+        ]
+    for m in range(2, max_degree + 1):
+        for f in range(n_features):
+            column = int(starts[m, f])
+            if not interaction_only:
+                terms[column, rows] = factors[f * stride + m, :n_rows]
+                column += 1
+            for lead in range(1 if interaction_only else m - 1, 0, -1):
+                first = int(starts[m - lead, f + 1])
+                length = int(starts[m - lead, n_features]) - first
+                x = factors[f * stride + lead, :n_rows]
+                _run(terms, column, first, length, x, rows)
+                column += length
+
+
+def _small_features(
+    X, row_start, row_stop, starts, interaction_only, n_bias, first_kept, shift,
+    scale, basis, factors, terms, in_place, out,
+):  # fmt: skip
+    dtype = X.dtype
+    if not all(a.dtype == dtype for a in (shift, scale, factors, terms, out)):
+        return False
+    n_rows = row_stop - row_start
+    n_blocks = -(-n_rows // max(factors.shape[1], 1))
+    calls = n_blocks * starts.shape[0] ** 2 * starts.shape[1]
+    return n_rows * terms.shape[0] <= _SMALL_ELEMENTS and calls <= _SMALL_CALLS
+
+
+@_register("sknonlin._polynomial_kernels", _small_features)
+def polynomial_features(
+    X, row_start, row_stop, starts, interaction_only, n_bias, first_kept, shift,
+    scale, basis, factors, terms, in_place, out,
+):  # fmt: skip
+    block_rows = factors.shape[1]
+    max_power = 0 if basis == _MONOMIAL else starts.shape[0] - 1
+    n_out = out.shape[1]
+    block = _monomial_block if basis == _MONOMIAL else _orthogonal_block
+    for start in range(row_start, row_stop, block_rows):
+        stop = min(start + block_rows, row_stop)
+        n_rows = stop - start
+        _univariate(X, start, stop, shift, scale, basis, max_power, factors)
+        offset = start if in_place else 0
+        block(factors, starts, interaction_only, n_bias, offset, n_rows, terms)
+        if not in_place:
+            out[start:stop, :n_bias] = terms[:n_bias, :n_rows].T
+            kept = terms[first_kept : first_kept + n_out - n_bias, :n_rows]
+            out[start:stop, n_bias:] = kept.T
+
+
+def _small_rows(X, row_start, row_stop, starts, interaction_only, n_bias, out):
+    calls = starts.shape[0] * starts.shape[1]
+    return (
+        X.dtype == out.dtype
+        and (row_stop - row_start) * out.shape[1] <= _SMALL_ELEMENTS
+        and calls <= _SMALL_CALLS
+    )
+
+
+@_register("sknonlin._polynomial_kernels", _small_rows)
+def monomial_rows(X, row_start, row_stop, starts, interaction_only, n_bias, out):
+    max_degree, n_features = starts.shape[0] - 1, starts.shape[1] - 1
+    rows = out[row_start:row_stop]
+    x = X[row_start:row_stop]
+    if n_bias:
+        rows[:, 0] = 1
+    if max_degree >= 1:
+        rows[:, n_bias : n_bias + n_features] = x[:, :n_features]
+    # the runs along the rows: the columns of the transposed rows
+    columns = rows.T
+    for m in range(2, max_degree + 1):
+        end = int(starts[m - 1, n_features])
+        for f in range(n_features):
+            first = int(starts[m - 1, f + 1] if interaction_only else starts[m - 1, f])
+            _run(columns, int(starts[m, f]), first, end - first, x[:, f],
+                 slice(None))  # fmt: skip
 
 
 # -- activations --------------------------------------------------------------
@@ -269,3 +444,168 @@ def shuffled_order(n_samples, seed):
     for i_, j_ in zip(i.tolist(), j.tolist(), strict=True):
         order[i_], order[j_] = order[j_], order[i_]
     return np.array(order, dtype=np.int64)
+
+
+# The epochs run on Python floats, which are float64: the weights, the data
+# and the products are read exactly. Where the kernel computes or stores in
+# float32, the value is rounded to float32 through ``array("f")`` (a C cast,
+# round to nearest like numba's). A product of two float32 is exact in
+# float64, so rounding it once gives the float32 product.
+
+
+def _rounding(dtype):
+    """Round a list of Python floats to ``dtype`` (float32 or float64)."""
+    if dtype == np.float32:
+        return lambda values: array.array("f", values).tolist()
+    return lambda values: values
+
+
+def _small_perceptron_epoch(X, y, sample_weight, eta0, order, prefetch, coef, *args):
+    # one Python loop over the samples: a few milliseconds at most
+    same_dtype = X.dtype == coef.dtype and X.dtype in (np.float32, np.float64)
+    return same_dtype and order.shape[0] * (X.shape[1] + 1) <= _SMALL_STEPS
+
+
+def _dot_and_abs(products):
+    """``_dot_and_abs_dense``: four interleaved sums of the products, and of
+    their absolute values."""
+    s = [0.0, 0.0, 0.0, 0.0]
+    a = [0.0, 0.0, 0.0, 0.0]
+    d = len(products)
+    tail = d - d % 4
+    for j in range(tail):
+        s[j % 4] += products[j]
+        a[j % 4] += abs(products[j])
+    for j in range(tail, d):
+        s[0] += products[j]
+        a[0] += abs(products[j])
+    return (s[0] + s[1]) + (s[2] + s[3]), (a[0] + a[1]) + (a[2] + a[3])
+
+
+def _sequential(products):
+    s = 0.0
+    for p in products:
+        s += p
+    return s
+
+
+def _sign_is_certain(margin, abs_sum, n_terms, unit_roundoff, underflow):
+    n = n_terms + 1.0
+    err = (unit_roundoff + n * 2.0**-53) * abs_sum + n * underflow
+    return abs(margin) > 4.0 * err
+
+
+@_register("sknonlin._perceptron_kernels", _small_perceptron_epoch)
+def binary_epoch_dense(
+    X, y, sample_weight, eta0, order, prefetch, coef, intercept, fit_intercept,
+    average, avg_coef, avg_intercept, t, track_loss, unit_roundoff, underflow,
+):  # fmt: skip
+    rnd = _rounding(X.dtype)
+    rows, labels, weights = X.tolist(), y.tolist(), sample_weight.tolist()
+    w = coef.tolist()
+    acc = avg_coef.tolist() if average else None
+    intercept, avg_intercept, t = float(intercept), float(avg_intercept), float(t)
+    eta0 = float(eta0)
+    n_features = X.shape[1]
+    mistakes, loss, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        x = rows[i]
+        products = rnd([w_j * x_j for w_j, x_j in zip(w, x, strict=True)])
+        s, abs_sum = _dot_and_abs(products)
+        p = s + intercept
+        sequential = False
+        if not _sign_is_certain(p, abs_sum, n_features, unit_roundoff, underflow):
+            p = _sequential(products) + intercept
+            sequential = True
+        if not math.isfinite(p):
+            bad = pos
+            break
+        z = p * labels[i]
+        if z <= 0.0:
+            if track_loss:
+                if not sequential:
+                    z = (_sequential(products) + intercept) * labels[i]
+                loss += 0.0 - z
+            u = (eta0 * labels[i]) * weights[i]
+            if u != 0.0:
+                c = rnd([u])[0]
+                w = rnd([w_j + x_j * c for w_j, x_j in zip(w, x, strict=True)])
+                if fit_intercept:
+                    intercept += u
+                if average:
+                    acc = [a_j + t * (x_j * c) for a_j, x_j in zip(acc, x, strict=True)]
+                    if fit_intercept:
+                        avg_intercept += t * u
+                mistakes += 1
+        t += 1.0
+    coef[:] = w
+    if average:
+        avg_coef[:] = acc
+    return intercept, avg_intercept, t, mistakes, loss, bad
+
+
+def _argmax_first(scores):
+    best = 0
+    for k in range(1, len(scores)):
+        if scores[k] > scores[best]:
+            best = k
+    return best
+
+
+def _scores(w, x, b, rnd):
+    """Each class's score, added feature by feature, then its intercept."""
+    n_classes = len(b)
+    scores = [0.0] * n_classes
+    for w_j, x_j in zip(w, x, strict=True):
+        products = rnd([w_jk * x_j for w_jk in w_j])
+        for k in range(n_classes):
+            scores[k] += products[k]
+    return [scores[k] + b[k] for k in range(n_classes)]
+
+
+@_register("sknonlin._perceptron_kernels", _small_perceptron_epoch)
+def multiclass_epoch_dense(
+    X, y, sample_weight, eta0, order, prefetch, coef, intercept, fit_intercept,
+    average, avg_coef, avg_intercept, t,
+):  # fmt: skip
+    rnd = _rounding(X.dtype)
+    rows, labels, weights = X.tolist(), y.tolist(), sample_weight.tolist()
+    w, b = coef.tolist(), intercept.tolist()
+    acc = avg_coef.tolist() if average else None
+    acc_b = avg_intercept.tolist() if average else None
+    eta0, t = float(eta0), float(t)
+    mistakes, loss, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        x = rows[i]
+        scores = _scores(w, x, b, rnd)
+        if not all(map(math.isfinite, scores)):
+            bad = pos
+            break
+        y_hat, y_i = _argmax_first(scores), labels[i]
+        if y_hat != y_i:
+            loss += scores[y_hat] - scores[y_i]
+            u = eta0 * weights[i]
+            if u != 0.0:
+                c = rnd([u])[0]
+                for j, x_j in enumerate(x):
+                    w_j = w[j]
+                    w_j[y_hat], w_j[y_i] = rnd(
+                        [w_j[y_hat] - x_j * c, w_j[y_i] + x_j * c]
+                    )
+                    if average:
+                        acc[j][y_hat] -= t * (x_j * c)
+                        acc[j][y_i] += t * (x_j * c)
+                if fit_intercept:
+                    b[y_hat] -= u
+                    b[y_i] += u
+                    if average:
+                        acc_b[y_hat] -= t * u
+                        acc_b[y_i] += t * u
+                mistakes += 1
+        t += 1.0
+    coef[...] = w
+    intercept[...] = b
+    if average:
+        avg_coef[...] = acc
+        avg_intercept[...] = acc_b
+    return t, mistakes, loss, bad

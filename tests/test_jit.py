@@ -126,6 +126,11 @@ def test_every_registered_fallback_is_checked_against_its_kernel():
         | {
             "sknonlin._two_layer_math.backprop",
             "sknonlin._perceptron_kernels.shuffled_order",
+            "sknonlin._perceptron_kernels.binary_epoch_dense",
+            "sknonlin._perceptron_kernels.multiclass_epoch_dense",
+            "sknonlin._polynomial_kernels.degree_starts",
+            "sknonlin._polynomial_kernels.polynomial_features",
+            "sknonlin._polynomial_kernels.monomial_rows",
         }
     )
     assert set(_REGISTRY) <= checked
@@ -141,6 +146,120 @@ def test_a_kernel_whose_parameters_changed_has_no_fallback():
 
 
 # -- kernels against their fallbacks ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n_features, max_degree, interaction_only, n_bias",
+    [(1, 0, False, 1), (1, 37, False, 0), (4, 3, True, 1), (5, 4, False, 0),
+     (3, 5, True, 0)],
+)  # fmt: skip
+def test_degree_starts(n_features, max_degree, interaction_only, n_bias):
+    def make_args():
+        return (n_features, max_degree, interaction_only, n_bias)
+
+    _check_kernel("sknonlin._polynomial_kernels", "degree_starts", make_args)
+
+
+def _n_full(starts):
+    return int(starts[min(starts.shape[0] - 1, 1), -1] if starts.shape[0] <= 2
+               else starts[-1, -1])  # fmt: skip
+
+
+POLYNOMIAL_CASES = [
+    # n_features, max_degree, interaction_only, n_bias, first_kept offset
+    (1, 9, False, 1, 0),
+    (3, 3, False, 0, 0),
+    (4, 3, True, 1, 2),
+    (2, 0, False, 1, 0),
+    (1, 1, False, 0, 0),
+    (3, 4, False, 1, 3),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("basis", [0, 1, 2])
+@pytest.mark.parametrize("case", POLYNOMIAL_CASES)
+@pytest.mark.parametrize("layout", ["C", "F", "in place"])
+def test_polynomial_features(dtype, basis, case, layout):
+    n_features, max_degree, interaction_only, n_bias, skip = case
+    rng = np.random.default_rng(max_degree + n_features)
+    starts = _kernel("sknonlin._polynomial_kernels", "degree_starts").compiled(
+        n_features, max_degree, interaction_only, n_bias
+    )
+    n_full = _n_full(starts)
+    in_place = layout == "in place"
+    first_kept = n_bias if in_place else min(n_bias + skip, n_full)
+    n_out = n_full - first_kept + n_bias
+    n_samples, block_rows = 23, 5  # several blocks, the last one short
+    row_start, row_stop = 2, 21
+    X = _data(rng, (n_samples, n_features), dtype)
+    shift = rng.standard_normal(n_features).astype(dtype)
+    scale = rng.uniform(0.1, 2, n_features).astype(dtype)
+    max_power = 0 if basis == 0 else max_degree
+
+    def make_args():
+        out = np.full(
+            (n_samples, n_out), 7, dtype=dtype, order="C" if layout == "C" else "F"
+        )
+        factors = np.full((n_features * (max_power + 1), block_rows), 3, dtype)
+        terms = out.T if in_place else np.full((n_full, block_rows), 5, dtype)
+        return (
+            X.copy(), row_start, row_stop, starts, interaction_only, n_bias,
+            first_kept, shift, scale, basis, factors, terms, in_place, out,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._polynomial_kernels", "polynomial_features", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "n_features, max_degree, interaction_only, n_bias",
+    [(1, 37, False, 1), (3, 4, False, 0), (6, 2, False, 1), (4, 3, True, 1)],
+)
+def test_monomial_rows(dtype, n_features, max_degree, interaction_only, n_bias):
+    rng = np.random.default_rng(n_features)
+    starts = _kernel("sknonlin._polynomial_kernels", "degree_starts").compiled(
+        n_features, max_degree, interaction_only, n_bias
+    )
+    n_full = _n_full(starts)
+    sign = rng.choice([-1, 1], n_features)
+    X = (rng.uniform(0.5, 1.5, (9, n_features)) * sign).astype(dtype)
+
+    def make_args():
+        out = np.full((9, n_full), 7, dtype=dtype)
+        return (X.copy(), 1, 8, starts, interaction_only, n_bias, out)
+
+    _check_kernel("sknonlin._polynomial_kernels", "monomial_rows", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_polynomial_kernels_overflow_alike_and_silently(dtype):
+    # inf and nan where the products overflow, and no NumPy warning (the
+    # compiled kernels give none): the suite runs with RuntimeWarning as error
+    big = float(np.finfo(dtype).max) ** 0.3  # its fifth power overflows
+    X = np.array([[big, -2.0, big / 1e3], [3.0, big, -big]], dtype=dtype)
+    starts = _kernel("sknonlin._polynomial_kernels", "degree_starts").compiled(
+        3, 5, False, 1
+    )
+    n_full = _n_full(starts)
+    zeros = np.zeros(3, dtype=dtype)
+
+    def blocked():
+        out = np.empty((2, n_full), dtype=dtype)
+        return (
+            X, 0, 2, starts, False, 1, 1, zeros, zeros, 0,
+            np.empty((3, 2), dtype=dtype), np.empty((n_full, 2), dtype=dtype),
+            False, out,
+        )  # fmt: skip
+
+    def rows():
+        return (X, 0, 2, starts, False, 1, np.empty((2, n_full), dtype=dtype))
+
+    _check_kernel("sknonlin._polynomial_kernels", "polynomial_features", blocked)
+    _check_kernel("sknonlin._polynomial_kernels", "monomial_rows", rows)
+    args = rows()
+    _kernel("sknonlin._polynomial_kernels", "monomial_rows").fallback(*args)
+    assert np.isinf(args[-1]).any()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -210,6 +329,96 @@ def test_shuffled_order(n_samples, seed):
         return (n_samples, np.int64(seed))
 
     _check_kernel("sknonlin._perceptron_kernels", "shuffled_order", make_args)
+
+
+def _epoch_args(rng, dtype, n_classes, average, fit_intercept, binary, corrupt):
+    n, d = 60, 5
+    X = _data(rng, (n, d), dtype)
+    X[5] = X[4]  # ties and exact cancellations
+    if corrupt:
+        X[37, 2] = np.inf  # a margin that is not finite stops the epoch
+    order = rng.permutation(n)
+    sw = rng.uniform(0, 2, n).astype(dtype)
+    sw[2] = 0
+    eta0 = 0.7
+    if binary:
+        y = rng.choice([-1.0, 1.0], n).astype(dtype)
+        coef = _data(rng, d, dtype)
+        avg = _data(rng, d, np.float64)
+        info = np.finfo(dtype)
+        tail = (float(info.eps) / 2, float(info.smallest_subnormal) / 2)
+
+        def make_args(track_loss):
+            return (
+                X, y, sw, eta0, order, True, coef.copy(), np.float64(0.25),
+                fit_intercept, average, avg.copy(), 1.5, 3.0, track_loss, *tail,
+            )  # fmt: skip
+
+        return make_args
+    y = rng.integers(0, n_classes, n).astype(np.intp)
+    coef = _data(rng, (d, n_classes), dtype)
+    intercept = rng.standard_normal(n_classes)
+    avg_coef = _data(rng, (d, n_classes), np.float64)
+    avg_intercept = rng.standard_normal(n_classes)
+
+    def make_args():
+        return (
+            X, y, sw, eta0, order, False, coef.copy(), intercept.copy(),
+            fit_intercept, average, avg_coef.copy(), avg_intercept.copy(), 4.0,
+        )  # fmt: skip
+
+    return make_args
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("track_loss", [False, True])
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_binary_epoch_dense(dtype, average, fit_intercept, track_loss, corrupt):
+    rng = np.random.default_rng(3)
+    make_args = _epoch_args(rng, dtype, 2, average, fit_intercept, True, corrupt)
+    _check_kernel(
+        "sknonlin._perceptron_kernels",
+        "binary_epoch_dense",
+        lambda: make_args(track_loss),
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_multiclass_epoch_dense(dtype, average, fit_intercept, n_classes, corrupt):
+    rng = np.random.default_rng(4)
+    make_args = _epoch_args(rng, dtype, n_classes, average, fit_intercept, False,
+                            corrupt)  # fmt: skip
+    _check_kernel("sknonlin._perceptron_kernels", "multiclass_epoch_dense", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_epoch_dense_on_uncertain_margins(dtype):
+    # margins near zero, where the kernel falls back to the sequential sum; a
+    # tiny step size keeps them near zero after the updates
+    rng = np.random.default_rng(5)
+    n, d = 50, 9
+    X = rng.standard_normal((n, d)).astype(dtype)
+    coef = rng.standard_normal(d).astype(dtype)
+    # the last feature cancels the others' sum up to rounding
+    X[:, -1] = (-(X[:, :-1] @ coef[:-1].astype(np.float64)) / coef[-1]).astype(dtype)
+    y = rng.choice([-1.0, 1.0], n).astype(dtype)
+    sw = np.ones(n, dtype=dtype)
+    info = np.finfo(dtype)
+
+    def make_args():
+        return (
+            X, y, sw, 1e-30, np.arange(n), False, coef.copy(), np.float64(0.0),
+            False, True, np.zeros(d), 0.0, 1.0, True,
+            float(info.eps) / 2, float(info.smallest_subnormal) / 2,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._perceptron_kernels", "binary_epoch_dense", make_args)
 
 
 # -- whole fits on the fallbacks and on the compiled kernels ------------------------
@@ -368,6 +577,16 @@ def test_small_inputs_do_not_import_numba(tmp_path):
                 4, solver=solver, max_iter=3, tol=0, random_state=0
             )
             model.fit(X, X[:, 1]).predict(X)
+        for dtype in [np.float32, np.float64]:
+            Xd = X.astype(dtype)
+            for order in ["C", "F"]:
+                for basis in ["monomial", "legendre"]:
+                    poly = sknonlin.PolynomialFeatureMap(3, order=order, basis=basis)
+                    poly.fit_transform(Xd)
+            sknonlin.PolynomialFeatureMap(40).fit_transform(Xd[:, :1])
+            sknonlin.Perceptron(max_iter=3).fit(Xd, X[:, 0] > 0).predict(Xd)
+            y = np.argmax(X, axis=1)
+            sknonlin.MulticlassPerceptron(max_iter=3).fit(Xd, y).predict(Xd)
         print("numba" in sys.modules)
     """
     out = _run_fresh(
