@@ -7,21 +7,24 @@ kernel is called:
 * A kernel with a registered *fallback* (see ``sknonlin._kernel_fallbacks``)
   runs it when the fallback declares the input small and the compiled version
   is not ready yet. A fallback does the same floating-point operations in the
-  same order as the kernel, so its results are the kernel's to the bit. Once
-  the process has spent more than ``_COMPILE_AFTER_S`` seconds in fallbacks,
-  every kernel that ran on its fallback is compiled in a background thread,
-  for the argument types it was called with (``cache=True``: later processes
-  load it from disk), and serves every call from then on. The thread starts
-  ``_START_DELAY_S`` seconds later, so as not to slow the calls in progress.
-* Any other call compiles the kernel (or loads it from numba's cache) in the
-  calling thread and runs it, as ``numba.njit`` would.
+  same order as the kernel, so its results are the kernel's to the bit.
+* Once the process has spent more than ``_COMPILE_AFTER_S`` seconds in
+  fallbacks, a process that keeps calling the kernels gains from compiling
+  them: every later call compiles its kernel (or loads it from numba's cache,
+  ``cache=True``) in the calling thread, as ``numba.njit`` would, and runs it.
+* Any other call compiles the kernel in the calling thread too.
 
 A call on a small input of a kernel with a fallback thus gets an answer in
 milliseconds on a fresh install, and a process that never needs the compiled
 kernels never imports numba.
 
-Set the environment variable ``SKNONLIN_BACKGROUND_COMPILE=0`` to compile only
-in the calling thread (the fallbacks still serve small inputs).
+Set the environment variable ``SKNONLIN_BACKGROUND_COMPILE=1`` to compile
+instead, past that threshold, every kernel that ran on its fallback in a
+background thread (for the argument types it was called with), the fallbacks
+serving the calls meanwhile. numba records its warnings with
+``warnings.catch_warnings``, which is not thread-safe: while the thread
+compiles, a change of the warning filters made by another thread may be
+undone, so this is not the default.
 """
 
 import importlib
@@ -40,7 +43,7 @@ _COMPILE_AFTER_S = 0.2
 _START_DELAY_S = 0.5
 _fallback_seconds = [0.0]
 
-_BACKGROUND = os.environ.get("SKNONLIN_BACKGROUND_COMPILE", "1") != "0"
+_BACKGROUND = os.environ.get("SKNONLIN_BACKGROUND_COMPILE", "0") not in ("", "0")
 
 # Guards the queue of background compilations and the kernels' dispatchers.
 _state_lock = threading.Lock()
@@ -112,7 +115,11 @@ class Kernel:
 
     def _call_not_ready(self, args):
         entry = self.fallback_entry
-        if entry is not None and entry.small(*args):
+        if (
+            entry is not None
+            and (_BACKGROUND or _fallback_seconds[0] <= _COMPILE_AFTER_S)
+            and entry.small(*args)
+        ):
             start = time.perf_counter()
             result = entry.func(*args)
             _fallback_seconds[0] += time.perf_counter() - start

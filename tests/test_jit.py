@@ -7,6 +7,7 @@ fallbacks and once on the compiled kernels.
 """
 
 import importlib
+import math
 import os
 import subprocess
 import sys
@@ -429,6 +430,8 @@ def kernels_on(monkeypatch):
     """Switch every kernel to ``"fallback"`` or ``"compiled"``."""
 
     def switch(path):
+        # the fallbacks serve however long the process has run on them
+        monkeypatch.setattr(_jit, "_fallback_seconds", [-math.inf])
         for kernel in _kernels():
             if path == "compiled":
                 monkeypatch.setattr(kernel, "_ready", kernel.compiled)
@@ -492,6 +495,10 @@ def test_fits_are_the_same_on_fallbacks_and_compiled_kernels(kernels_on):
                 out.append(_fitted_bits(estimator))
                 out.append(estimator.predict(X[:7]).tobytes())
         results[path] = out
+        if path == "fallback":
+            # every call of a kernel with a fallback was served by it
+            served = [k for k in _kernels() if k.fallback is not None]
+            assert served and not any(k.is_ready for k in served)
     assert len(results["fallback"]) == len(results["compiled"])
     for fallback, compiled in zip(
         results["fallback"], results["compiled"], strict=True
@@ -506,6 +513,8 @@ def test_a_large_input_runs_compiled_and_then_every_call_does(monkeypatch):
     from sknonlin import _activations
 
     kernel = _activations.identity
+    # below the threshold past which every call compiles
+    monkeypatch.setattr(_jit, "_fallback_seconds", [0.0])
     monkeypatch.setattr(kernel, "_ready", None)
     monkeypatch.setattr(kernel, "_scheduled", True)
     calls = []
@@ -570,7 +579,10 @@ def test_small_inputs_do_not_import_numba(tmp_path):
         import sys
         import numpy as np
         import sknonlin
+        from sknonlin import _jit
         assert "numba" not in sys.modules, "imported by the package"
+        # first calls only: a slow machine may pass the compilation threshold
+        _jit._COMPILE_AFTER_S = float("inf")
         X = np.random.default_rng(0).standard_normal((20, 3))
         for solver in ["adam", "sgd", "gd"]:
             model = sknonlin.TwoLayerReLURegressor(
@@ -597,6 +609,25 @@ def test_small_inputs_do_not_import_numba(tmp_path):
     assert out.strip() == "False"
 
 
+def test_past_the_threshold_the_calling_thread_compiles(tmp_path):
+    # the default: no thread, which would race the caller's warning filters
+    code = """
+        import threading
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        H, b = np.array([[-1.0, 2.0]]), np.zeros(2)
+        relu(H.copy(), b)
+        assert not relu.is_ready  # served by the fallback
+        _jit._COMPILE_AFTER_S = 0.0
+        print(relu(H.copy(), b).tolist(), relu.is_ready)
+        print(sorted(t.name for t in threading.enumerate()))
+    """
+    first, threads = _run_fresh(code, tmp_path).strip().splitlines()
+    assert first == "[[0.0, 2.0]] True"
+    assert "sknonlin-compile" not in threads
+
+
 def test_background_compilation_finishes_and_is_used(tmp_path):
     code = """
         import numpy as np
@@ -610,7 +641,8 @@ def test_background_compilation_finishes_and_is_used(tmp_path):
         assert len(relu.compiled.signatures) == 1
         print(relu(H.copy(), b).tolist())
     """
-    assert _run_fresh(code, tmp_path).strip() == "[[0.0, 2.0]]"
+    background = {"SKNONLIN_BACKGROUND_COMPILE": "1"}
+    assert _run_fresh(code, tmp_path, **background).strip() == "[[0.0, 2.0]]"
     # and the next process loads it from the cache
     code = """
         from sknonlin._activations import relu
@@ -640,4 +672,5 @@ def test_a_fork_during_background_compilation_does_not_deadlock(tmp_path):
         _, status = os.waitpid(pid, 0)
         print(os.waitstatus_to_exitcode(status))
     """
-    assert _run_fresh(code, tmp_path).strip() == "0"
+    background = {"SKNONLIN_BACKGROUND_COMPILE": "1"}
+    assert _run_fresh(code, tmp_path, **background).strip() == "0"

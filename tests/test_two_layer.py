@@ -905,7 +905,7 @@ def test_an_alpha_that_overflows_is_named():
 
 def test_a_sparse_target_is_refused():
     X, y = _data(n=20)
-    reg = TwoLayerReLURegressor(4, solver="lbfgs")
+    reg = TwoLayerReLURegressor(4, solver="lbfgs", max_iter=5000, random_state=0)
     for y_sparse in (
         sparse.csr_matrix(y.reshape(-1, 1)),
         sparse.csr_array(y.reshape(-1, 1)),
