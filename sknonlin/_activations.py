@@ -12,7 +12,7 @@ The two tables at the end map an activation's name to its functions:
 
 import math
 
-from numba import njit
+from sknonlin._jit import njit
 
 
 @njit(cache=True, nogil=True)

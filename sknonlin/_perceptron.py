@@ -5,6 +5,7 @@ a numba kernel in ``sknonlin._perceptron_kernels``.
 """
 
 import copy
+import functools
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -39,6 +40,7 @@ from sknonlin._sparse import check_compressed_structure
 _SEQUENTIAL = "the perceptron is a sequential algorithm, run by compiled CPU code"
 
 
+@functools.lru_cache(maxsize=4)
 def _rounding_constants(dtype):
     """Unit roundoff and largest underflow error of a product in ``dtype``."""
     info = np.finfo(dtype)

@@ -1,7 +1,9 @@
 """The polynomial feature map φ(x): every monomial of total degree ≤ ``degree``."""
 
 import collections.abc
+import math
 import os
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
@@ -208,8 +210,21 @@ def _range_map(data_min, data_max):
     return shift, scale
 
 
+# The system's figure is read at most this often (seconds): reading it costs
+# more than a small transform.
+_MEMORY_READ_EVERY = 0.5
+_memory_read = [-math.inf, None]  # when, and what
+
+
 def _available_memory():
     """Bytes of memory available for a new array, or None where unknown."""
+    now = time.monotonic()
+    if now - _memory_read[0] >= _MEMORY_READ_EVERY:
+        _memory_read[:] = [now, _read_available_memory()]
+    return _memory_read[1]
+
+
+def _read_available_memory():
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:

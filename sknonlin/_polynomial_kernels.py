@@ -19,7 +19,8 @@ checks the sizes and allocates the output and the buffers.
 """
 
 import numpy as np
-from numba import njit
+
+from sknonlin._jit import njit
 
 MONOMIAL, LEGENDRE, CHEBYSHEV = 0, 1, 2
 

@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 import scipy.optimize
-from numba import njit
+
+from sknonlin._jit import njit
 
 
 @njit(cache=True, nogil=True)

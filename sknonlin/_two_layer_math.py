@@ -19,10 +19,10 @@ respect to ``X`` is ever formed.
 """
 
 import numpy as np
-from numba import njit
 from scipy import sparse
 
 from sknonlin._activations import ACTIVATIONS, ACTIVATIONS_WITH_DERIVATIVE
+from sknonlin._jit import njit
 
 # Aim for (rows, n_hidden) blocks of about this many entries, so that a block and
 # the derivative block beside it stay in a core's L2 cache. Measured on the

@@ -1,0 +1,676 @@
+"""Lazy compilation and the no-compile fallbacks of the kernels.
+
+Every fallback must give its kernel's results to the bit: each is run against
+the compiled kernel on random inputs (float32 and float64, with the corners
+that rounding and signed zeros make), and whole fits are run once on the
+fallbacks and once on the compiled kernels.
+"""
+
+import importlib
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from sknonlin import (
+    MulticlassPerceptron,
+    Perceptron,
+    PolynomialFeatureMap,
+    TwoLayerReLURegressor,
+    _jit,
+)
+from sknonlin._kernel_fallbacks import _REGISTRY, lookup
+
+KERNEL_MODULES = [
+    "sknonlin._activations",
+    "sknonlin._perceptron_kernels",
+    "sknonlin._polynomial_kernels",
+    "sknonlin._solvers",
+    "sknonlin._two_layer_math",
+]
+
+
+def _kernel(module, name):
+    return getattr(importlib.import_module(module), name)
+
+
+def _kernels():
+    for module in KERNEL_MODULES:
+        importlib.import_module(module)
+    return list(_jit._kernels)
+
+
+def _run_both(kernel, make_args):
+    """Run the fallback and the compiled kernel on equal fresh arguments.
+
+    Returns both results and both argument tuples after the calls (the
+    kernels write into their arguments).
+    """
+    assert kernel.fallback is not None, kernel
+    args_fallback = make_args()
+    args_compiled = make_args()
+    result_fallback = kernel.fallback(*args_fallback)
+    result_compiled = kernel.compiled(*args_compiled)
+    return (result_fallback, args_fallback), (result_compiled, args_compiled)
+
+
+def _assert_same_bits(a, b):
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same_bits(x, y)
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+    elif isinstance(a, float | np.floating):
+        assert np.float64(a).tobytes() == np.float64(b).tobytes(), (a, b)
+    else:
+        assert a == b
+
+
+def _check_kernel(module, name, make_args):
+    kernel = _kernel(module, name)
+    (r_fb, a_fb), (r_c, a_c) = _run_both(kernel, make_args)
+    _assert_same_bits(r_fb, r_c)
+    _assert_same_bits(a_fb, a_c)
+
+
+def _data(rng, shape, dtype, zeros=True):
+    """Random values with exact zeros, negative zeros and a wide range."""
+    X = rng.standard_normal(shape) * np.exp(rng.uniform(-3, 3, shape))
+    if zeros:
+        X[rng.random(shape) < 0.1] = 0.0
+        X[rng.random(shape) < 0.05] = -0.0
+    return X.astype(dtype)
+
+
+DTYPES = [np.float32, np.float64]
+ACTIVATION_NAMES = [
+    "relu",
+    "relu_with_derivative",
+    "identity",
+    "identity_with_derivative",
+]
+SOLVER_CASES = [
+    ("add_l2_penalty", ()),
+    ("gd_step", (0.1,)),
+    ("momentum_step", (0.01, 0.9, "state")),
+    ("adam_step", (1e-3, 1, "state", "state")),
+    ("adam_step", (1e-3, 7, "state", "state")),
+    ("adam_step", (1e-2, 12345, "state", "state")),
+    ("adam_step", (1e-2, 0x10001, "state", "state")),
+]
+
+
+# -- registry ---------------------------------------------------------------------
+
+
+def test_every_registered_fallback_matches_its_kernel_signature():
+    kernels = {f"{k.__module__}.{k.__name__}": k for k in _kernels()}
+    assert _REGISTRY
+    for key in _REGISTRY:
+        assert key in kernels, f"{key}: no such kernel"
+        assert lookup(kernels[key]) is not None, f"{key}: signature changed"
+
+
+def test_every_registered_fallback_is_checked_against_its_kernel():
+    # each has a test below comparing it with the compiled kernel
+    checked = (
+        {"sknonlin._activations." + name for name in ACTIVATION_NAMES}
+        | {"sknonlin._solvers." + name for name, _ in SOLVER_CASES}
+        | {
+            "sknonlin._two_layer_math.backprop",
+            "sknonlin._perceptron_kernels.shuffled_order",
+            "sknonlin._perceptron_kernels.binary_epoch_dense",
+            "sknonlin._perceptron_kernels.multiclass_epoch_dense",
+            "sknonlin._polynomial_kernels.degree_starts",
+            "sknonlin._polynomial_kernels.polynomial_features",
+            "sknonlin._polynomial_kernels.monomial_rows",
+        }
+    )
+    assert set(_REGISTRY) <= checked
+
+
+def test_a_kernel_whose_parameters_changed_has_no_fallback():
+    def relu(H, bias):  # the registered fallback takes (H, b)
+        return H
+
+    kernel = _jit.Kernel(relu, {"cache": False})
+    kernel.__module__ = "sknonlin._activations"
+    assert kernel.fallback is None
+
+
+# -- kernels against their fallbacks ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "n_features, max_degree, interaction_only, n_bias",
+    [(1, 0, False, 1), (1, 37, False, 0), (4, 3, True, 1), (5, 4, False, 0),
+     (3, 5, True, 0)],
+)  # fmt: skip
+def test_degree_starts(n_features, max_degree, interaction_only, n_bias):
+    def make_args():
+        return (n_features, max_degree, interaction_only, n_bias)
+
+    _check_kernel("sknonlin._polynomial_kernels", "degree_starts", make_args)
+
+
+def _n_full(starts):
+    return int(starts[min(starts.shape[0] - 1, 1), -1] if starts.shape[0] <= 2
+               else starts[-1, -1])  # fmt: skip
+
+
+POLYNOMIAL_CASES = [
+    # n_features, max_degree, interaction_only, n_bias, first_kept offset
+    (1, 9, False, 1, 0),
+    (3, 3, False, 0, 0),
+    (4, 3, True, 1, 2),
+    (2, 0, False, 1, 0),
+    (1, 1, False, 0, 0),
+    (3, 4, False, 1, 3),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("basis", [0, 1, 2])
+@pytest.mark.parametrize("case", POLYNOMIAL_CASES)
+@pytest.mark.parametrize("layout", ["C", "F", "in place"])
+def test_polynomial_features(dtype, basis, case, layout):
+    n_features, max_degree, interaction_only, n_bias, skip = case
+    rng = np.random.default_rng(max_degree + n_features)
+    starts = _kernel("sknonlin._polynomial_kernels", "degree_starts").compiled(
+        n_features, max_degree, interaction_only, n_bias
+    )
+    n_full = _n_full(starts)
+    in_place = layout == "in place"
+    first_kept = n_bias if in_place else min(n_bias + skip, n_full)
+    n_out = n_full - first_kept + n_bias
+    n_samples, block_rows = 23, 5  # several blocks, the last one short
+    row_start, row_stop = 2, 21
+    X = _data(rng, (n_samples, n_features), dtype)
+    shift = rng.standard_normal(n_features).astype(dtype)
+    scale = rng.uniform(0.1, 2, n_features).astype(dtype)
+    max_power = 0 if basis == 0 else max_degree
+
+    def make_args():
+        out = np.full(
+            (n_samples, n_out), 7, dtype=dtype, order="C" if layout == "C" else "F"
+        )
+        factors = np.full((n_features * (max_power + 1), block_rows), 3, dtype)
+        terms = out.T if in_place else np.full((n_full, block_rows), 5, dtype)
+        return (
+            X.copy(), row_start, row_stop, starts, interaction_only, n_bias,
+            first_kept, shift, scale, basis, factors, terms, in_place, out,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._polynomial_kernels", "polynomial_features", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "n_features, max_degree, interaction_only, n_bias",
+    [(1, 37, False, 1), (3, 4, False, 0), (6, 2, False, 1), (4, 3, True, 1)],
+)
+def test_monomial_rows(dtype, n_features, max_degree, interaction_only, n_bias):
+    rng = np.random.default_rng(n_features)
+    starts = _kernel("sknonlin._polynomial_kernels", "degree_starts").compiled(
+        n_features, max_degree, interaction_only, n_bias
+    )
+    n_full = _n_full(starts)
+    sign = rng.choice([-1, 1], n_features)
+    X = (rng.uniform(0.5, 1.5, (9, n_features)) * sign).astype(dtype)
+
+    def make_args():
+        out = np.full((9, n_full), 7, dtype=dtype)
+        return (X.copy(), 1, 8, starts, interaction_only, n_bias, out)
+
+    _check_kernel("sknonlin._polynomial_kernels", "monomial_rows", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_polynomial_kernels_overflow_alike_and_silently(dtype):
+    # inf and nan where the products overflow, and no NumPy warning (the
+    # compiled kernels give none): the suite runs with RuntimeWarning as error
+    big = float(np.finfo(dtype).max) ** 0.3  # its fifth power overflows
+    X = np.array([[big, -2.0, big / 1e3], [3.0, big, -big]], dtype=dtype)
+    starts = _kernel("sknonlin._polynomial_kernels", "degree_starts").compiled(
+        3, 5, False, 1
+    )
+    n_full = _n_full(starts)
+    zeros = np.zeros(3, dtype=dtype)
+
+    def blocked():
+        out = np.empty((2, n_full), dtype=dtype)
+        return (
+            X, 0, 2, starts, False, 1, 1, zeros, zeros, 0,
+            np.empty((3, 2), dtype=dtype), np.empty((n_full, 2), dtype=dtype),
+            False, out,
+        )  # fmt: skip
+
+    def rows():
+        return (X, 0, 2, starts, False, 1, np.empty((2, n_full), dtype=dtype))
+
+    _check_kernel("sknonlin._polynomial_kernels", "polynomial_features", blocked)
+    _check_kernel("sknonlin._polynomial_kernels", "monomial_rows", rows)
+    args = rows()
+    _kernel("sknonlin._polynomial_kernels", "monomial_rows").fallback(*args)
+    assert np.isinf(args[-1]).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_activations(dtype, name):
+    rng = np.random.default_rng(1)
+    H = _data(rng, (13, 7), dtype)
+    H[0, :3] = [np.nan, np.inf, -np.inf]
+    b = _data(rng, 7, dtype)
+
+    def make_args():
+        args = (H.copy(), b)
+        if name.endswith("derivative"):
+            args += (np.full((13, 7), 7, dtype=dtype),)
+        return args
+
+    _check_kernel("sknonlin._activations", name, make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_backprop(dtype, n_outputs, accumulate):
+    rng = np.random.default_rng(n_outputs)
+    n, k = 17, 6
+    H = np.maximum(_data(rng, (n, k), dtype), 0)
+    D = (H > 0).astype(dtype)
+    Z = _data(rng, (n, n_outputs), dtype)
+    Y = _data(rng, (n, n_outputs), dtype)
+    sw = rng.uniform(0, 2, n).astype(dtype)
+    sw[3] = 0
+    W2 = _data(rng, (k, n_outputs), dtype)
+    b2 = _data(rng, n_outputs, dtype)
+    grads = [_data(rng, s, dtype) for s in [(k, n_outputs), k, n_outputs]]
+
+    def make_args():
+        gW2, gb1, gb2 = (g.copy() for g in grads)
+        return (
+            H.copy(), D, Z.copy(), Y, sw, 1 / 7.3, W2, b2, gW2, gb1, gb2, accumulate,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._two_layer_math", "backprop", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+@pytest.mark.parametrize("name, extra", SOLVER_CASES)
+def test_solvers(dtype, alpha, name, extra):
+    rng = np.random.default_rng(2)
+    theta = _data(rng, 40, dtype)
+    grad = _data(rng, 40, dtype)
+    states = [np.abs(_data(rng, 40, dtype)) for _ in extra]
+
+    def make_args():
+        args = (theta.copy(), grad.copy(), 30, alpha)
+        for value, state in zip(extra, states, strict=True):
+            args += (state.copy() if value == "state" else value,)
+        return args
+
+    _check_kernel("sknonlin._solvers", name, make_args)
+
+
+@pytest.mark.parametrize("n_samples", [0, 1, 2, 57])
+@pytest.mark.parametrize("seed", [0, 1, 2**63 - 1])
+def test_shuffled_order(n_samples, seed):
+    def make_args():
+        return (n_samples, np.int64(seed))
+
+    _check_kernel("sknonlin._perceptron_kernels", "shuffled_order", make_args)
+
+
+def _epoch_args(rng, dtype, n_classes, average, fit_intercept, binary, corrupt):
+    n, d = 60, 5
+    X = _data(rng, (n, d), dtype)
+    X[5] = X[4]  # ties and exact cancellations
+    if corrupt:
+        X[37, 2] = np.inf  # a margin that is not finite stops the epoch
+    order = rng.permutation(n)
+    sw = rng.uniform(0, 2, n).astype(dtype)
+    sw[2] = 0
+    eta0 = 0.7
+    if binary:
+        y = rng.choice([-1.0, 1.0], n).astype(dtype)
+        coef = _data(rng, d, dtype)
+        avg = _data(rng, d, np.float64)
+        info = np.finfo(dtype)
+        tail = (float(info.eps) / 2, float(info.smallest_subnormal) / 2)
+
+        def make_args(track_loss):
+            return (
+                X, y, sw, eta0, order, True, coef.copy(), np.float64(0.25),
+                fit_intercept, average, avg.copy(), 1.5, 3.0, track_loss, *tail,
+            )  # fmt: skip
+
+        return make_args
+    y = rng.integers(0, n_classes, n).astype(np.intp)
+    coef = _data(rng, (d, n_classes), dtype)
+    intercept = rng.standard_normal(n_classes)
+    avg_coef = _data(rng, (d, n_classes), np.float64)
+    avg_intercept = rng.standard_normal(n_classes)
+
+    def make_args():
+        return (
+            X, y, sw, eta0, order, False, coef.copy(), intercept.copy(),
+            fit_intercept, average, avg_coef.copy(), avg_intercept.copy(), 4.0,
+        )  # fmt: skip
+
+    return make_args
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("track_loss", [False, True])
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_binary_epoch_dense(dtype, average, fit_intercept, track_loss, corrupt):
+    rng = np.random.default_rng(3)
+    make_args = _epoch_args(rng, dtype, 2, average, fit_intercept, True, corrupt)
+    _check_kernel(
+        "sknonlin._perceptron_kernels",
+        "binary_epoch_dense",
+        lambda: make_args(track_loss),
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_multiclass_epoch_dense(dtype, average, fit_intercept, n_classes, corrupt):
+    rng = np.random.default_rng(4)
+    make_args = _epoch_args(rng, dtype, n_classes, average, fit_intercept, False,
+                            corrupt)  # fmt: skip
+    _check_kernel("sknonlin._perceptron_kernels", "multiclass_epoch_dense", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_epoch_dense_on_uncertain_margins(dtype):
+    # margins near zero, where the kernel falls back to the sequential sum; a
+    # tiny step size keeps them near zero after the updates
+    rng = np.random.default_rng(5)
+    n, d = 50, 9
+    X = rng.standard_normal((n, d)).astype(dtype)
+    coef = rng.standard_normal(d).astype(dtype)
+    # the last feature cancels the others' sum up to rounding
+    X[:, -1] = (-(X[:, :-1] @ coef[:-1].astype(np.float64)) / coef[-1]).astype(dtype)
+    y = rng.choice([-1.0, 1.0], n).astype(dtype)
+    sw = np.ones(n, dtype=dtype)
+    info = np.finfo(dtype)
+
+    def make_args():
+        return (
+            X, y, sw, 1e-30, np.arange(n), False, coef.copy(), np.float64(0.0),
+            False, True, np.zeros(d), 0.0, 1.0, True,
+            float(info.eps) / 2, float(info.smallest_subnormal) / 2,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._perceptron_kernels", "binary_epoch_dense", make_args)
+
+
+# -- whole fits on the fallbacks and on the compiled kernels ------------------------
+
+
+@pytest.fixture
+def kernels_on(monkeypatch):
+    """Switch every kernel to ``"fallback"`` or ``"compiled"``."""
+
+    def switch(path):
+        # the fallbacks serve however long the process has run on them
+        monkeypatch.setattr(_jit, "_fallback_seconds", [-math.inf])
+        for kernel in _kernels():
+            if path == "compiled":
+                monkeypatch.setattr(kernel, "_ready", kernel.compiled)
+            else:
+                monkeypatch.setattr(kernel, "_ready", None)
+                monkeypatch.setattr(kernel, "_scheduled", True)
+
+    return switch
+
+
+def _fitted_bits(estimator):
+    return {
+        name: np.asarray(value).tobytes()
+        for name, value in vars(estimator).items()
+        if name.endswith("_") and not name.startswith("_")
+        and isinstance(value, np.ndarray | float | list)
+    }  # fmt: skip
+
+
+def _fits(rng):
+    X = rng.standard_normal((80, 4))
+    y_binary = (X @ [1.0, -2.0, 0.5, 0.0] > 0.1).astype(int)
+    y_multi = np.argmax(X[:, :3], axis=1)
+    Xs = sparse.random(40, 6, density=0.4, random_state=0, format="csr")
+    cases = []
+    for dtype in DTYPES:
+        Xd = X.astype(dtype)
+        cases += [
+            (PolynomialFeatureMap(3), Xd, None),
+            (PolynomialFeatureMap(2, order="F", basis="legendre"), Xd, None),
+            (PolynomialFeatureMap((2, 3), interaction_only=True), Xs.astype(dtype),
+             None),
+            (PolynomialFeatureMap(2), Xs.astype(dtype), None),
+            (Perceptron(random_state=0, average=True, max_iter=30), Xd, y_binary),
+            (MulticlassPerceptron(random_state=1, average=True, max_iter=30), Xd,
+             y_multi),
+        ]  # fmt: skip
+        for solver in ["adam", "sgd", "gd", "lbfgs"]:
+            model = TwoLayerReLURegressor(
+                8, solver=solver, random_state=0, max_iter=15, tol=0.0,
+                n_iter_no_change=100, batch_size=32,
+            )  # fmt: skip
+            cases.append((model, Xd, X[:, 0] - X[:, 1] ** 2))
+    return cases
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_are_the_same_on_fallbacks_and_compiled_kernels(kernels_on):
+    # max_iter is kept low on purpose: ConvergenceWarning is expected here.
+    results = {}
+    for path in ["fallback", "compiled"]:
+        kernels_on(path)
+        out = []
+        for estimator, X, y in _fits(np.random.default_rng(0)):
+            if isinstance(estimator, PolynomialFeatureMap):
+                XP = estimator.fit_transform(X)
+                XP = XP.toarray() if sparse.issparse(XP) else XP
+                out.append((XP.dtype, XP.flags.c_contiguous, XP.tobytes()))
+            else:
+                estimator.fit(X, y)
+                out.append(_fitted_bits(estimator))
+                out.append(estimator.predict(X[:7]).tobytes())
+        results[path] = out
+        if path == "fallback":
+            # every call of a kernel with a fallback was served by it
+            served = [k for k in _kernels() if k.fallback is not None]
+            assert served and not any(k.is_ready for k in served)
+    assert len(results["fallback"]) == len(results["compiled"])
+    for fallback, compiled in zip(
+        results["fallback"], results["compiled"], strict=True
+    ):
+        assert fallback == compiled
+
+
+# -- the calling policy -----------------------------------------------------------
+
+
+def test_a_large_input_runs_compiled_and_then_every_call_does(monkeypatch):
+    from sknonlin import _activations
+
+    kernel = _activations.identity
+    # below the threshold past which every call compiles
+    monkeypatch.setattr(_jit, "_fallback_seconds", [0.0])
+    monkeypatch.setattr(kernel, "_ready", None)
+    monkeypatch.setattr(kernel, "_scheduled", True)
+    calls = []
+    entry = kernel.fallback_entry
+    monkeypatch.setattr(
+        kernel,
+        "_fallback",
+        type(entry)(lambda *a: calls.append(1) or entry.func(*a), entry.small),
+    )
+    H, b = np.ones((2, 3)), np.arange(3.0)
+    assert np.array_equal(kernel(H.copy(), b), H + b)
+    assert calls == [1] and not kernel.is_ready
+    monkeypatch.setattr(
+        kernel, "_fallback", type(entry)(entry.func, lambda *args: False)
+    )
+    assert np.array_equal(kernel(H.copy(), b), H + b)
+    assert kernel.is_ready and calls == [1]
+
+
+def test_stand_ins_have_the_numba_types_of_the_arguments():
+    numba = pytest.importorskip("numba")
+    base = np.arange(24.0).reshape(4, 6)
+    read_only = base.copy()
+    read_only.setflags(write=False)
+    values = [
+        base, base.T, base[:, ::2], base[0], base[:, 0], read_only,
+        base.astype(np.float32), np.arange(3, dtype=np.int32), np.empty((0, 3)),
+        np.float32(1.5), 2.0, 3, True, np.int64(4),
+    ]  # fmt: skip
+    for value in values:
+        stand_in = _jit._stand_in(value)
+        assert numba.typeof(stand_in) == numba.typeof(value), value
+        if isinstance(value, np.ndarray):
+            assert not np.shares_memory(stand_in, value)
+
+
+def test_intrinsic_is_not_callable_from_python():
+    from sknonlin._perceptron_kernels import _prefetch
+
+    with pytest.raises(NotImplementedError, match="compiled code only"):
+        _prefetch(np.zeros(3), 0)
+
+
+def _run_fresh(code, tmp_path, **env):
+    environment = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), **env)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(__file__)), environment.get("PYTHONPATH", "")]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_small_inputs_do_not_import_numba(tmp_path):
+    code = """
+        import sys
+        import numpy as np
+        import sknonlin
+        from sknonlin import _jit
+        assert "numba" not in sys.modules, "imported by the package"
+        # first calls only: a slow machine may pass the compilation threshold
+        _jit._COMPILE_AFTER_S = float("inf")
+        X = np.random.default_rng(0).standard_normal((20, 3))
+        for solver in ["adam", "sgd", "gd"]:
+            model = sknonlin.TwoLayerReLURegressor(
+                4, solver=solver, max_iter=3, tol=0, random_state=0
+            )
+            model.fit(X, X[:, 1]).predict(X)
+        for dtype in [np.float32, np.float64]:
+            Xd = X.astype(dtype)
+            for order in ["C", "F"]:
+                for basis in ["monomial", "legendre"]:
+                    poly = sknonlin.PolynomialFeatureMap(3, order=order, basis=basis)
+                    poly.fit_transform(Xd)
+            sknonlin.PolynomialFeatureMap(40).fit_transform(Xd[:, :1])
+            sknonlin.Perceptron(max_iter=3).fit(Xd, X[:, 0] > 0).predict(Xd)
+            y = np.argmax(X, axis=1)
+            sknonlin.MulticlassPerceptron(max_iter=3).fit(Xd, y).predict(Xd)
+        print("numba" in sys.modules)
+    """
+    out = _run_fresh(
+        "import warnings; warnings.simplefilter('ignore')\n" + textwrap.dedent(code),
+        tmp_path,
+        SKNONLIN_BACKGROUND_COMPILE="0",
+    )
+    assert out.strip() == "False"
+
+
+def test_past_the_threshold_the_calling_thread_compiles(tmp_path):
+    # the default: no thread, which would race the caller's warning filters
+    code = """
+        import threading
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        H, b = np.array([[-1.0, 2.0]]), np.zeros(2)
+        relu(H.copy(), b)
+        assert not relu.is_ready  # served by the fallback
+        _jit._COMPILE_AFTER_S = 0.0
+        print(relu(H.copy(), b).tolist(), relu.is_ready)
+        print(sorted(t.name for t in threading.enumerate()))
+    """
+    first, threads = _run_fresh(code, tmp_path).strip().splitlines()
+    assert first == "[[0.0, 2.0]] True"
+    assert "sknonlin-compile" not in threads
+
+
+def test_background_compilation_finishes_and_is_used(tmp_path):
+    code = """
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        _jit._COMPILE_AFTER_S = 0.0
+        H, b = np.array([[-1.0, 2.0]]), np.zeros(2)
+        relu(H.copy(), b)  # on the fallback; schedules the compilation
+        assert _jit.wait_for_background_compilation(timeout=600)
+        assert relu.is_ready
+        assert len(relu.compiled.signatures) == 1
+        print(relu(H.copy(), b).tolist())
+    """
+    background = {"SKNONLIN_BACKGROUND_COMPILE": "1"}
+    assert _run_fresh(code, tmp_path, **background).strip() == "[[0.0, 2.0]]"
+    # and the next process loads it from the cache
+    code = """
+        from sknonlin._activations import relu
+        import numpy as np
+        relu._compile_for((np.ones((1, 2)), np.zeros(2)))
+        print(relu.compiled.stats.cache_hits.most_common(1)[0][1])
+    """
+    assert _run_fresh(code, tmp_path).strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_during_background_compilation_does_not_deadlock(tmp_path):
+    code = """
+        import os
+        import numpy as np
+        from sknonlin import _jit
+        from sknonlin._activations import relu
+        _jit._COMPILE_AFTER_S = 0.0
+        relu(np.ones((1, 2)), np.zeros(2))  # the background thread starts
+        pid = os.fork()
+        if pid == 0:
+            # the child compiles in its own thread, its locks released
+            H = np.ones((3, 2))
+            relu.compiled(H, np.zeros(2))
+            relu(H, np.zeros(2))
+            os._exit(0 if H.tolist() == [[1.0, 1.0]] * 3 else 1)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status))
+    """
+    background = {"SKNONLIN_BACKGROUND_COMPILE": "1"}
+    assert _run_fresh(code, tmp_path, **background).strip() == "0"
