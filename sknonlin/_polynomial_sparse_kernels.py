@@ -12,7 +12,8 @@ the exact per-row counts of ``_polynomial_sparse.py``.
 """
 
 import numpy as np
-from numba import njit
+
+from sknonlin._jit import njit
 
 
 @njit(cache=True, nogil=True)
