@@ -408,7 +408,8 @@ def test_binomial_table_is_not_built_for_wide_input():
     ids=str,
 )
 def test_sparse_kernels_release_the_gil_and_are_cached(kernel):
-    dispatcher = getattr(_polynomial_sparse_kernels, kernel)
+    # the package's lazy kernel stands for a numba dispatcher, built on need
+    dispatcher = getattr(_polynomial_sparse_kernels, kernel).compiled
     assert dispatcher.targetoptions.get("nogil") is True
     assert not dispatcher.targetoptions.get("fastmath")
     # cache=True gives the dispatcher an on-disk cache instead of a NullCache
