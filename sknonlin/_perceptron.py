@@ -845,8 +845,8 @@ class Perceptron(_BasePerceptron):
     See Also
     --------
     MulticlassPerceptron : The perceptron for any number of classes.
-    sklearn.linear_model.Perceptron : scikit-learn's perceptron, a special
-        case of stochastic gradient descent.
+    sklearn.linear_model.Perceptron : The perceptron of scikit-learn, a
+        special case of stochastic gradient descent.
 
     Notes
     -----

@@ -37,12 +37,7 @@ IGNORED_FOR_MEMBERS = {"ES01", "SA01", "EX01"}
 
 # Docstrings known to fail a check, with the check; each is an expected
 # failure that turns into an error once fixed, so that the entry is removed.
-KNOWN_FAILURES = {
-    "sknonlin._perceptron.Perceptron": (
-        "SA03: the See Also description of sklearn.linear_model.Perceptron "
-        "starts with a lower-case letter"
-    ),
-}
+KNOWN_FAILURES = {}
 
 
 def _own_members(cls):
