@@ -107,10 +107,12 @@ def main():
     # the row blocks on every thread numba may use, against one thread
     X = dense_case(200_000, 10, np.float64, rng)
     ours = PolynomialFeatureMap(degree=3)
-    one_thread = threadpool_limits(limits=1, user_api="openmp")
 
     def on_one_thread():
-        with one_thread:
+        # a fresh limiter per call: threadpool_limits applies its limit when
+        # constructed and restores it on exit, so one instance reused would
+        # leave every later call unlimited
+        with threadpool_limits(limits=1, user_api="openmp"):
             ours.fit_transform(X)
 
     t_all, t_one = interleaved_medians(
