@@ -107,28 +107,34 @@ def _too_many_outputs_message(
 
 
 # Bytes of a row block's working set (its part of the output, the buffered
-# terms and the factors): small enough to stay in a core's cache. A block
-# written in place in F order touches one stretch of memory per output
-# column: longer stretches there.
+# terms and the factors): small enough to stay in a core's cache.
 _BLOCK_BYTES = 256 * 1024
 _MAX_BLOCK_ROWS = 256
-_IN_PLACE_BLOCK_BYTES = 1024 * 1024
-_IN_PLACE_MAX_BLOCK_ROWS = 2048
+# A block written in place in F order buffers only its factors, and writes one
+# stretch of memory per output column: up to 2 MiB, a huge page, so that the
+# page the system zeroes when the stretch is first touched is still in cache
+# when the stretch is written (else each line is read back from memory).
+_IN_PLACE_BUFFER_BYTES = 4 * 1024 * 1024
+_IN_PLACE_STRETCH_BYTES = 2 * 1024 * 1024
 
 
 def _block_rows(n_samples, row_width, itemsize, in_place=False):
-    """Rows per block, so that a block's working set takes about ``_BLOCK_BYTES``.
+    """Rows per block, so that a block's buffers take about ``_BLOCK_BYTES``.
 
-    At least one row, however wide: the working buffers then take no more
-    than one output row.
+    ``row_width`` is the number of buffered values per row. At least one row,
+    however wide: the working buffers then take no more than one output row.
+    With ``in_place`` (F order, no buffered terms), the buffer budget is
+    ``_IN_PLACE_BUFFER_BYTES`` and each output column is written in stretches
+    of at most ``_IN_PLACE_STRETCH_BYTES``.
     """
-    budget, cap = (
-        (_IN_PLACE_BLOCK_BYTES, _IN_PLACE_MAX_BLOCK_ROWS)
-        if in_place
-        else (_BLOCK_BYTES, _MAX_BLOCK_ROWS)
-    )
-    rows = budget // max(row_width * itemsize, 1)
-    return int(max(1, min(rows, cap, n_samples)))
+    if in_place:
+        rows = min(
+            _IN_PLACE_BUFFER_BYTES // max(row_width * itemsize, 1),
+            _IN_PLACE_STRETCH_BYTES // itemsize,
+        )
+    else:
+        rows = min(_BLOCK_BYTES // max(row_width * itemsize, 1), _MAX_BLOCK_ROWS)
+    return int(max(1, min(rows, n_samples)))
 
 
 # Output values below which a transform runs on the calling thread alone.
@@ -654,7 +660,12 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             and n_full >= 4 * n_runs
         )
         in_place = self._order == "F" and all_degrees
-        block_rows = _block_rows(n_samples, n_full + n_factors, itemsize, in_place)
+        buffered = n_factors if in_place else n_full + n_factors
+        block_rows = _block_rows(n_samples, buffered, itemsize, in_place)
+        if in_place and n_samples * n_full >= _PARALLEL_MIN_VALUES:
+            # long blocks, but at least two for each thread
+            per_thread = -(-n_samples // (2 * _effective_n_threads()))
+            block_rows = max(1, min(block_rows, per_thread))
         n_workers = _n_workers(n_samples * n_full, n_samples, block_rows)
         starts_shape = (self._max_degree + 1, n_features + 1)
         _check_output_fits(

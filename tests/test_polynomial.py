@@ -775,11 +775,46 @@ def test_transform_bytes_count_buffers_and_table():
 )
 def test_block_rows_adapt_to_the_width(n_samples, row_width, itemsize, expected):
     assert _polynomial._block_rows(n_samples, row_width, itemsize) == expected
-    # blocks written in place in F order get a larger budget
+    # blocks written in place in F order buffer only their factors, with a
+    # larger budget, and write at most 2 MiB per output column
     in_place = _polynomial._block_rows(n_samples, row_width, itemsize, True)
-    assert expected <= in_place <= min(n_samples, 2048)
-    if row_width * itemsize > 1024 * 1024:
+    assert expected <= in_place <= n_samples
+    assert in_place * row_width * itemsize <= 4 * 1024 * 1024 or in_place == 1
+    assert in_place * itemsize <= 2 * 1024 * 1024
+    if row_width * itemsize > 4 * 1024 * 1024:
         assert in_place == 1
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_factors, itemsize, expected",
+    [
+        (1_000_000, 1, 8, 262_144),  # one factor: a 2 MiB stretch per column
+        (1_000_000, 1, 4, 524_288),
+        (1_000_000, 10, 8, 52_428),  # ten factors: 4 MiB of factors
+        (1_000, 1, 8, 1_000),
+    ],
+)
+def test_in_place_blocks_write_long_stretches(n_samples, n_factors, itemsize, expected):
+    assert _polynomial._block_rows(n_samples, n_factors, itemsize, True) == expected
+
+
+def test_in_place_blocks_leave_work_for_every_thread(monkeypatch):
+    seen = []
+    real = _polynomial._run_in_row_chunks
+
+    def spy(rows, n_samples, block_rows, n_workers):
+        seen.append((block_rows, n_workers))
+        return real(rows, n_samples, block_rows, n_workers)
+
+    monkeypatch.setattr(_polynomial, "_run_in_row_chunks", spy)
+    monkeypatch.setattr(_polynomial, "_effective_n_threads", lambda: 2)
+    X = np.random.default_rng(0).uniform(-1, 1, size=(300_001, 1))
+    transformer = PolynomialFeatureMap(degree=3, order="F").fit(X)
+    expected = PolynomialFeatures(degree=3, order="F").fit_transform(X)
+    assert_array_equal(transformer.transform(X), expected)
+    # 300,001 rows would fit two 2 MiB stretches; four blocks give each of
+    # the two threads two
+    assert seen == [(75_001, 2)]
 
 
 @pytest.mark.parametrize(
