@@ -650,8 +650,9 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         all_degrees = first_kept == n_bias
         # row by row, in place, where the runs x_f * (terms of the degree
         # below) are long enough to vectorise along a C-ordered row; else
-        # term by term over a block of rows: in place in F order, through a
-        # buffer of the block's terms otherwise
+        # term by term over a block of rows, in place where the output holds
+        # every degree (written once, in its final layout), through a buffer
+        # of the block's terms otherwise
         n_runs = 1 + n_features * max(self._max_degree - 1, 0)
         by_row = (
             self._order == "C"
@@ -659,10 +660,13 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             and all_degrees
             and n_full >= 4 * n_runs
         )
-        in_place = self._order == "F" and all_degrees
-        buffered = n_factors if in_place else n_full + n_factors
-        block_rows = _block_rows(n_samples, buffered, itemsize, in_place)
-        if in_place and n_samples * n_full >= _PARALLEL_MIN_VALUES:
+        in_place = all_degrees and not by_row
+        # a block of a C-ordered output is one stretch of memory: it takes
+        # the place of the buffered terms in the cache budget
+        long_stretches = in_place and self._order == "F"
+        buffered = n_factors if long_stretches else n_full + n_factors
+        block_rows = _block_rows(n_samples, buffered, itemsize, long_stretches)
+        if long_stretches and n_samples * n_full >= _PARALLEL_MIN_VALUES:
             # long blocks, but at least two for each thread
             per_thread = -(-n_samples // (2 * _effective_n_threads()))
             block_rows = max(1, min(block_rows, per_thread))

@@ -172,8 +172,8 @@ def polynomial_features(
 
     Rows are processed in blocks of ``factors.shape[1]`` rows, sized by the
     caller so that a block stays in cache, term by term. With ``in_place``,
-    ``terms`` is ``out.T`` (F-ordered output of all degrees): each term is
-    written once, straight into its output column. Otherwise ``terms`` is a
+    ``terms`` is ``out.T`` (an output of all degrees, in either order): each
+    term is written once, straight into its output column. Otherwise ``terms`` is a
     buffer of the block's terms of the full map, whose output columns (the
     bias and the terms from column ``first_kept`` on) are then copied to
     ``out``, column by column in F order, row by row in C order.

@@ -180,7 +180,7 @@ POLYNOMIAL_CASES = [
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("basis", [0, 1, 2])
 @pytest.mark.parametrize("case", POLYNOMIAL_CASES)
-@pytest.mark.parametrize("layout", ["C", "F", "in place"])
+@pytest.mark.parametrize("layout", ["C", "F", "in place", "in place C"])
 def test_polynomial_features(dtype, basis, case, layout):
     n_features, max_degree, interaction_only, n_bias, skip = case
     rng = np.random.default_rng(max_degree + n_features)
@@ -188,7 +188,7 @@ def test_polynomial_features(dtype, basis, case, layout):
         n_features, max_degree, interaction_only, n_bias
     )
     n_full = _n_full(starts)
-    in_place = layout == "in place"
+    in_place = layout.startswith("in place")
     first_kept = n_bias if in_place else min(n_bias + skip, n_full)
     n_out = n_full - first_kept + n_bias
     n_samples, block_rows = 23, 5  # several blocks, the last one short
@@ -200,7 +200,10 @@ def test_polynomial_features(dtype, basis, case, layout):
 
     def make_args():
         out = np.full(
-            (n_samples, n_out), 7, dtype=dtype, order="C" if layout == "C" else "F"
+            (n_samples, n_out),
+            7,
+            dtype=dtype,
+            order="C" if layout in ("C", "in place C") else "F",
         )
         factors = np.full((n_features * (max_power + 1), block_rows), 3, dtype)
         terms = out.T if in_place else np.full((n_full, block_rows), 5, dtype)
