@@ -17,6 +17,7 @@ Run from the repository root::
 
     python benchmarks/bench_first_call.py              # 3 runs per case
     python benchmarks/bench_first_call.py --repeats 5
+    python benchmarks/bench_first_call.py --cases "Perceptron l2"
 """
 
 import argparse
@@ -77,6 +78,34 @@ CASES = {
         "from sknonlin import MulticlassPerceptron as T",
         "from sklearn.linear_model import Perceptron as T",
         "est = T(random_state=0); est.fit(X, y_multi)",
+        "est.predict(X[:10])",
+    ),
+    # options other than the defaults, which run other kernels
+    "TwoLayerReLURegressor tanh": (
+        "from sknonlin import TwoLayerReLURegressor as T",
+        "from sklearn.neural_network import MLPRegressor as T",
+        "width = {'n_hidden' if OURS else 'hidden_layer_sizes': 100}\n"
+        "est = T(**width, activation='tanh', random_state=0); est.fit(X, y_reg)",
+        "est.predict(X[:10])",
+    ),
+    "TwoLayerReLURegressor logistic": (
+        "from sknonlin import TwoLayerReLURegressor as T",
+        "from sklearn.neural_network import MLPRegressor as T",
+        "width = {'n_hidden' if OURS else 'hidden_layer_sizes': 100}\n"
+        "est = T(**width, activation='logistic', random_state=0)\n"
+        "est.fit(X, y_reg)",
+        "est.predict(X[:10])",
+    ),
+    "Perceptron l2": (
+        "from sknonlin import Perceptron as T",
+        "from sklearn.linear_model import Perceptron as T",
+        "est = T(penalty='l2', random_state=0); est.fit(X, y_bin)",
+        "est.predict(X[:10])",
+    ),
+    "MulticlassPerceptron elasticnet": (
+        "from sknonlin import MulticlassPerceptron as T",
+        "from sklearn.linear_model import Perceptron as T",
+        "est = T(penalty='elasticnet', random_state=0); est.fit(X, y_multi)",
         "est.predict(X[:10])",
     ),
 }
