@@ -609,3 +609,120 @@ def multiclass_epoch_dense(
         avg_coef[...] = acc
         avg_intercept[...] = acc_b
     return t, mistakes, loss, bad
+
+
+# -- tanh and logistic activations -----------------------------------------------
+
+# The compiled kernels call the C math library: ``tanh`` and ``exp`` on float64,
+# ``tanhf`` and ``expf`` on float32, found among the process's symbols. Python's
+# ``math.tanh`` and ``math.exp`` call the same float64 functions; the float32
+# ones are reached through ctypes. NumPy's ``np.tanh`` and ``np.exp`` are its
+# own vectorized versions, which round differently, so they are not used. These
+# fallbacks serve only where the library is surely the one the kernels call:
+# on Linux, and without Intel's SVML, with which numba vectorizes such loops
+# with functions of its own.
+
+# Values per call: each costs a call of a C function from Python.
+_SMALL_TRANSCENDENTAL = 20_000
+
+
+@functools.cache
+def _c_math():
+    """``(tanhf, expf)`` of the C math library, or None where the fallbacks of
+    the kernels that call the library must not serve."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux") or _svml_possible():
+        return None
+    try:
+        process = ctypes.CDLL(None)
+        functions = process.tanhf, process.expf
+    except (OSError, AttributeError):
+        return None
+    for function in functions:
+        function.restype = ctypes.c_float
+        function.argtypes = [ctypes.c_float]
+    return functions
+
+
+def _svml_possible():
+    """Whether numba uses, or may use, Intel's SVML for the math functions."""
+    import ctypes
+    import os
+    import sys
+
+    numba = sys.modules.get("numba")
+    if numba is not None and hasattr(numba, "config"):
+        return bool(getattr(numba.config, "USING_SVML", True))
+    if os.environ.get("NUMBA_DISABLE_INTEL_SVML", "0") not in ("", "0"):
+        return False
+    # numba enables SVML when it can load this library
+    try:
+        ctypes.CDLL("libsvml.so")
+    except OSError:
+        return False
+    return True
+
+
+def _small_transcendental(H, b, *D):
+    floats = (np.float32, np.float64)
+    return (
+        all(a.dtype in floats for a in (H, b, *D))
+        and H.size <= _SMALL_TRANSCENDENTAL
+        and _c_math() is not None
+    )
+
+
+def _elementwise(h, name):
+    """``name`` (``"tanh"`` or ``"exp"``) of each value of ``h``, by the C library,
+    in the dtype of ``h``."""
+    if h.dtype == np.float64:
+        function = math.tanh if name == "tanh" else math.exp
+    else:
+        tanhf, expf = _c_math()
+        function = tanhf if name == "tanh" else expf
+    values = np.fromiter(map(function, h.ravel().tolist()), h.dtype, h.size)
+    return values.reshape(h.shape)
+
+
+def _sigmoid_values(h):
+    """``_sigmoid`` of each value of ``h``, in float64 as the kernel returns it."""
+    # exp of -h where h >= 0, else of h (NaN included): never of a positive
+    # value, so math.exp cannot overflow
+    nonnegative = h >= 0
+    e = _elementwise(np.where(nonnegative, -h, h), "exp")
+    # 1 + e: an integer and a float32 add in float64
+    e = e.astype(np.float64)
+    denominator = 1.0 + e
+    return np.where(nonnegative, 1.0 / denominator, e / denominator)
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def tanh(H, b):
+    H[...] = _elementwise(H + b, "tanh")
+    return H
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def tanh_with_derivative(H, b, D):
+    a = _elementwise(H + b, "tanh")
+    H[...] = a
+    # a * a in the dtype of a; 1 minus it in float64 (an integer literal and a
+    # float32 add in float64)
+    D[...] = 1.0 - (a * a).astype(np.float64)
+    return H
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def logistic(H, b):
+    H[...] = _sigmoid_values(H + b)
+    return H
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def logistic_with_derivative(H, b, D):
+    a = _sigmoid_values(H + b)
+    H[...] = a
+    D[...] = a * (1.0 - a)
+    return H

@@ -133,6 +133,7 @@ def test_every_registered_fallback_is_checked_against_its_kernel():
             "sknonlin._polynomial_kernels.polynomial_features",
             "sknonlin._polynomial_kernels.monomial_rows",
         }
+        | CHECKED_FURTHER_BELOW
     )
     assert set(_REGISTRY) <= checked
 
@@ -674,3 +675,52 @@ def test_a_fork_during_background_compilation_does_not_deadlock(tmp_path):
     """
     background = {"SKNONLIN_BACKGROUND_COMPILE": "1"}
     assert _run_fresh(code, tmp_path, **background).strip() == "0"
+
+
+# -- tanh and logistic activations, penalized perceptron epochs ---------------------
+
+TRANSCENDENTAL_NAMES = [
+    "tanh",
+    "tanh_with_derivative",
+    "logistic",
+    "logistic_with_derivative",
+]
+PENALIZED_NAMES = ["binary_penalized_epoch", "multiclass_penalized_epoch"]
+CHECKED_FURTHER_BELOW = {
+    "sknonlin._activations." + name for name in TRANSCENDENTAL_NAMES
+} | {"sknonlin._perceptron_kernels." + name for name in PENALIZED_NAMES}
+
+
+def _pre_activations(rng, dtype, shape):
+    """Values where tanh and the sigmoid saturate, underflow or round oddly."""
+    info = np.finfo(dtype)
+    tiny, huge = float(info.smallest_subnormal), float(info.max)
+    H = _data(rng, shape, dtype)
+    wide = np.exp(rng.uniform(np.log(tiny), np.log(huge), shape))
+    H[::3] = (wide * rng.choice([-1, 1], shape))[::3]
+    H[1::4] = rng.uniform(-120, 120, shape)[1::4]
+    corners = [np.nan, np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, huge, -huge,
+               float(info.tiny), 9.0, -9.0, 19.1, -19.1, 88.7, -88.7, 103.9,
+               -103.9, 709.8, -745.2, 1e-8, -1e-8]  # fmt: skip
+    H.ravel()[: len(corners)] = corners
+    return H
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", TRANSCENDENTAL_NAMES)
+def test_transcendental_activations(dtype, name):
+    kernel = _kernel("sknonlin._activations", name)
+    if not kernel.fallback_entry.small(np.zeros((1, 1)), np.zeros(1)):
+        pytest.skip("the C math library of the kernels is not reachable here")
+    rng = np.random.default_rng(6)
+    H = _pre_activations(rng, dtype, (61, 40))
+    b = _data(rng, 40, dtype)
+    b[:4] = 0.0
+
+    def make_args():
+        args = (H.copy(), b)
+        if name.endswith("derivative"):
+            args += (np.full(H.shape, 7, dtype=dtype),)
+        return args
+
+    _check_kernel("sknonlin._activations", name, make_args)
