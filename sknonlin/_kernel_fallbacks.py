@@ -726,3 +726,241 @@ def logistic_with_derivative(H, b, D):
     H[...] = a
     D[...] = a * (1.0 - a)
     return H
+
+
+# -- penalized perceptron epochs --------------------------------------------------
+
+# The weights are ``wscale`` times ``coef``; the fallbacks keep ``coef`` (and
+# ``q``, ``before``, ``avg_coef``) as flat lists in the order of
+# ``coef.reshape(-1)``: feature by feature, the classes of a feature side by
+# side. A dense row holds every feature, so what the kernels do to "the
+# weights of the row's features" they do to all of them, in that order.
+
+
+def _small_penalized_epoch(
+    data, indices, indptr, dense, n_features, y, sample_weight, eta0, order, coef,
+    intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
+    params, apply_l2, apply_l1, scale, l1_total, q, before,
+):  # fmt: skip
+    # Dense rows only. The kernels' float64 state must be float64 here too:
+    # the fallbacks round only what is stored in the dtype of the weights.
+    dtype = coef.dtype
+    state64 = (params, scale, l1_total, before, avg_coef, intercept, avg_intercept)
+    steps = order.shape[0] * (n_features + 1) * coef.shape[1]
+    return (
+        dense
+        and n_features >= 1
+        and dtype in (np.float32, np.float64)
+        and data.dtype == dtype
+        and q.dtype == dtype
+        and all(np.asarray(a).dtype == np.float64 for a in state64)
+        and steps <= _SMALL_STEPS
+    )
+
+
+def _small_binary_penalized_epoch(*args):
+    # the intercepts are scalars (an array would be updated in place)
+    intercepts = args[10], args[14]
+    return _small_penalized_epoch(*args) and not any(
+        isinstance(b, np.ndarray) for b in intercepts
+    )
+
+
+def _small_multiclass_penalized_epoch(*args):
+    intercepts = args[10], args[14]
+    return _small_penalized_epoch(*args) and all(
+        isinstance(b, np.ndarray) and b.ndim == 1 for b in intercepts
+    )
+
+
+class _PenalizedWeights:
+    """The weights ``wscale v``, the L1 bookkeeping and the averaging buffers
+    of a penalized epoch, as Python floats."""
+
+    def __init__(self, coef, scale, l1_total, q, before, avg_coef, average):
+        self.rnd = _rounding(coef.dtype)
+        self.n_classes = coef.shape[1]
+        self.v = coef.reshape(-1).tolist()
+        self.q = q.reshape(-1).tolist()
+        self.wscale, self.sq_norm, self.l1_norm = scale.tolist()
+        self.l1_total = float(l1_total[0])
+        self.before = before.reshape(-1).tolist() if average else None
+        self.acc = avg_coef.reshape(-1).tolist() if average else None
+
+    def write(self, coef, scale, l1_total, q, before, avg_coef):
+        coef.reshape(-1)[:] = self.v
+        q.reshape(-1)[:] = self.q
+        scale[:] = [self.wscale, self.sq_norm, self.l1_norm]
+        l1_total[0] = self.l1_total
+        if self.acc is not None:
+            before.reshape(-1)[:] = self.before
+            avg_coef.reshape(-1)[:] = self.acc
+
+    def round(self, value):
+        return self.rnd([value])[0]
+
+    def products(self, x, k):
+        """``v_jk x_j`` in the dtype of the weights, feature by feature."""
+        weights = self.v[k :: self.n_classes]
+        return self.rnd([v * x_j for v, x_j in zip(weights, x, strict=True)])
+
+    def penalty_of_norms(self, alpha, l1_ratio):
+        """``_penalty_of_norms``: from the norms kept, rounded as the kernel does."""
+        norm = self.round(math.sqrt(self.sq_norm))
+        l1 = self.round(self.l1_norm)
+        return alpha * ((1.0 - l1_ratio) * 0.5 * (norm * norm) + l1_ratio * l1)
+
+    def penalty_of_weights(self, alpha, l1_ratio):
+        """``_penalty_of_weights``: from the weights themselves."""
+        weights = [v * self.wscale for v in self.v]
+        sq = _sequential([w * w for w in weights])
+        l1 = _sequential([abs(w) for w in weights])
+        return alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * l1)
+
+    def snapshot(self):
+        self.before = [v * self.wscale for v in self.v]
+
+    def shrink(self, factor, reset):
+        f = self.round(factor)
+        self.wscale = self.wscale * f
+        self.sq_norm = self.sq_norm * self.round(f * f)
+        self.l1_norm = self.l1_norm * abs(f)
+        if self.wscale < reset:
+            w = self.round(self.wscale)
+            self.v = self.rnd([v * w for v in self.v])
+            self.wscale = 1.0
+
+    def step_over_scale(self, u):
+        """``_step_over_scale``: ``wscale`` and ``u / wscale`` in the weights' dtype."""
+        wscale = self.round(self.wscale)
+        return wscale, self.round(self.round(u) / wscale)
+
+    def truncate(self, l1_step):
+        """``_truncate_row`` on a dense row: every weight, in order."""
+        self.l1_total += l1_step
+        total, wscale, rnd = self.l1_total, self.wscale, self.round
+        v, q = self.v, self.q
+        for j in range(len(v)):
+            z = v[j]
+            if wscale * z > 0.0:
+                v[j] = rnd(max(0.0, v[j] - (total + q[j]) / wscale))
+            elif wscale * z < 0.0:
+                v[j] = rnd(min(0.0, v[j] + (total - q[j]) / wscale))
+            q[j] = rnd(q[j] + wscale * (v[j] - z))
+
+    def accumulate_average(self, t):
+        wscale = self.wscale
+        self.acc = [
+            a + t * (v * wscale - b)
+            for a, v, b in zip(self.acc, self.v, self.before, strict=True)
+        ]
+
+
+@_register("sknonlin._perceptron_kernels", _small_binary_penalized_epoch)
+def binary_penalized_epoch(
+    data, indices, indptr, dense, n_features, y, sample_weight, eta0, order, coef,
+    intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
+    params, apply_l2, apply_l1, scale, l1_total, q, before,
+):  # fmt: skip
+    state = _PenalizedWeights(coef, scale, l1_total, q, before, avg_coef, average)
+    shrink, l1_step, alpha, l1_ratio, reset = params.tolist()
+    rows = data.reshape(-1, n_features).tolist()
+    labels, weights = y.tolist(), sample_weight.tolist()
+    intercept, avg_intercept, t = float(intercept), float(avg_intercept), float(t)
+    eta0 = float(eta0)
+    mistakes, objective, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        x = rows[i]
+        # the dot product rounded to the dtype of the weights, then b added
+        p = state.round(_sequential(state.products(x, 0)) * state.wscale) + intercept
+        if not math.isfinite(p):
+            bad = pos
+            break
+        z = p * labels[i]
+        if track_loss:
+            if z <= 0.0:
+                objective += 0.0 - z
+            objective += state.penalty_of_norms(alpha, l1_ratio)
+        u = (eta0 * labels[i]) * weights[i] if z <= 0.0 else 0.0
+        if average:
+            state.snapshot()
+        if apply_l2:
+            state.shrink(shrink, reset)
+        if u != 0.0:
+            wscale, c = state.step_over_scale(u)
+            moved = [v + x_j * c for v, x_j in zip(state.v, x, strict=True)]
+            state.v = state.rnd(moved)
+            sq = _sequential(state.rnd([v * v for v in state.v]))
+            l1 = _sequential([abs(v) for v in state.v])
+            state.sq_norm = sq * state.round(wscale * wscale)
+            state.l1_norm = l1 * wscale
+            if fit_intercept:
+                intercept += u
+            mistakes += 1
+        if apply_l1:
+            state.truncate(l1_step)
+        if average:
+            state.accumulate_average(t)
+            if fit_intercept:
+                avg_intercept += t * u
+        t += 1.0
+    state.write(coef, scale, l1_total, q, before, avg_coef)
+    return intercept, avg_intercept, t, mistakes, objective, bad
+
+
+@_register("sknonlin._perceptron_kernels", _small_multiclass_penalized_epoch)
+def multiclass_penalized_epoch(
+    data, indices, indptr, dense, n_features, y, sample_weight, eta0, order, coef,
+    intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
+    params, apply_l2, apply_l1, scale, l1_total, q, before,
+):  # fmt: skip
+    state = _PenalizedWeights(coef, scale, l1_total, q, before, avg_coef, average)
+    shrink, l1_step, alpha, l1_ratio, reset = params.tolist()
+    n_classes = coef.shape[1]
+    rows = data.reshape(-1, n_features).tolist()
+    labels, weights = y.tolist(), sample_weight.tolist()
+    b = intercept.tolist()
+    acc_b = avg_intercept.tolist() if average else None
+    eta0, t = float(eta0), float(t)
+    mistakes, objective, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        x = rows[i]
+        scores = [
+            _sequential(state.products(x, k)) * state.wscale + b[k]
+            for k in range(n_classes)
+        ]
+        if not all(map(math.isfinite, scores)):
+            bad = pos
+            break
+        y_hat, y_i = _argmax_first(scores), labels[i]
+        if track_loss:
+            objective += scores[y_hat] - scores[y_i]
+            objective += state.penalty_of_weights(alpha, l1_ratio)
+        u = eta0 * weights[i] if y_hat != y_i else 0.0
+        if average:
+            state.snapshot()
+        if apply_l2:
+            state.shrink(shrink, reset)
+        if u != 0.0:
+            _, step = state.step_over_scale(u)
+            v = state.v
+            for j, x_j in enumerate(x):
+                lost, won = j * n_classes + y_hat, j * n_classes + y_i
+                v[lost], v[won] = state.rnd([v[lost] - x_j * step, v[won] + x_j * step])
+            if fit_intercept:
+                b[y_hat] -= u
+                b[y_i] += u
+            mistakes += 1
+        if apply_l1:
+            state.truncate(l1_step)
+        if average:
+            state.accumulate_average(t)
+            if fit_intercept and u != 0.0:
+                acc_b[y_hat] -= t * u
+                acc_b[y_i] += t * u
+        t += 1.0
+    state.write(coef, scale, l1_total, q, before, avg_coef)
+    intercept[...] = b
+    if average:
+        avg_intercept[...] = acc_b
+    return t, mistakes, objective, bad
