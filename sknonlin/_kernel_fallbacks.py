@@ -622,8 +622,11 @@ def multiclass_epoch_dense(
 # on Linux, and without Intel's SVML, with which numba vectorizes such loops
 # with functions of its own.
 
-# Values per call: each costs a call of a C function from Python.
-_SMALL_TRANSCENDENTAL = 20_000
+# Each value costs a call of a C function from Python: some 50 ns for float64
+# (``math``), four times as much for float32 (ctypes). A call is small up to
+# this many float64 values (a fraction of a millisecond), or a quarter as many
+# float32 ones: a minibatch of a fit with a hundred hidden units compiles.
+_SMALL_TRANSCENDENTAL = 5_000
 
 
 @functools.cache
@@ -666,10 +669,18 @@ def _svml_possible():
 
 
 def _small_transcendental(H, b, *D):
+    from sknonlin import _jit
+
     floats = (np.float32, np.float64)
+    cost = H.size * (1 if np.result_type(H, b) == np.float64 else 4)
+    # These fallbacks are the slowest: once the process has spent half of the
+    # time allowed in fallbacks, they give way to their compiled kernels, so
+    # that the cheap fallbacks keep serving.
+    spent = _jit._fallback_seconds[0] > _jit._COMPILE_AFTER_S / 2
     return (
         all(a.dtype in floats for a in (H, b, *D))
-        and H.size <= _SMALL_TRANSCENDENTAL
+        and cost <= _SMALL_TRANSCENDENTAL
+        and not spent
         and _c_math() is not None
     )
 
@@ -730,6 +741,20 @@ def logistic_with_derivative(H, b, D):
 
 # -- penalized perceptron epochs --------------------------------------------------
 
+
+def _scalar_rounding(dtype):
+    """Round a Python float to ``dtype`` (float32 or float64)."""
+    if dtype != np.float32:
+        return float
+    buffer = array.array("f", [0.0])
+
+    def round_to_float32(value):
+        buffer[0] = value
+        return buffer[0]
+
+    return round_to_float32
+
+
 # The weights are ``wscale`` times ``coef``; the fallbacks keep ``coef`` (and
 # ``q``, ``before``, ``avg_coef``) as flat lists in the order of
 # ``coef.reshape(-1)``: feature by feature, the classes of a feature side by
@@ -779,6 +804,7 @@ class _PenalizedWeights:
 
     def __init__(self, coef, scale, l1_total, q, before, avg_coef, average):
         self.rnd = _rounding(coef.dtype)
+        self.round = _scalar_rounding(coef.dtype)
         self.n_classes = coef.shape[1]
         self.v = coef.reshape(-1).tolist()
         self.q = q.reshape(-1).tolist()
@@ -788,21 +814,18 @@ class _PenalizedWeights:
         self.acc = avg_coef.reshape(-1).tolist() if average else None
 
     def write(self, coef, scale, l1_total, q, before, avg_coef):
-        coef.reshape(-1)[:] = self.v
-        q.reshape(-1)[:] = self.q
+        coef[...] = np.reshape(self.v, coef.shape)
+        q[...] = np.reshape(self.q, q.shape)
         scale[:] = [self.wscale, self.sq_norm, self.l1_norm]
         l1_total[0] = self.l1_total
         if self.acc is not None:
-            before.reshape(-1)[:] = self.before
-            avg_coef.reshape(-1)[:] = self.acc
+            before[...] = np.reshape(self.before, before.shape)
+            avg_coef[...] = np.reshape(self.acc, avg_coef.shape)
 
-    def round(self, value):
-        return self.rnd([value])[0]
-
-    def products(self, x, k):
-        """``v_jk x_j`` in the dtype of the weights, feature by feature."""
-        weights = self.v[k :: self.n_classes]
-        return self.rnd([v * x_j for v, x_j in zip(weights, x, strict=True)])
+    def products(self, x):
+        """``v_jk x_j`` in the dtype of the weights, in the order of ``v``;
+        ``x`` holds each ``x_j`` once per class."""
+        return self.rnd([v * x_j for v, x_j in zip(self.v, x, strict=True)])
 
     def penalty_of_norms(self, alpha, l1_ratio):
         """``_penalty_of_norms``: from the norms kept, rounded as the kernel does."""
@@ -838,15 +861,24 @@ class _PenalizedWeights:
     def truncate(self, l1_step):
         """``_truncate_row`` on a dense row: every weight, in order."""
         self.l1_total += l1_step
-        total, wscale, rnd = self.l1_total, self.wscale, self.round
-        v, q = self.v, self.q
-        for j in range(len(v)):
-            z = v[j]
-            if wscale * z > 0.0:
-                v[j] = rnd(max(0.0, v[j] - (total + q[j]) / wscale))
-            elif wscale * z < 0.0:
-                v[j] = rnd(min(0.0, v[j] + (total - q[j]) / wscale))
-            q[j] = rnd(q[j] + wscale * (v[j] - z))
+        total, wscale = self.l1_total, self.wscale
+        # Each weight moves towards zero by what it lacks, never past it (the
+        # kernel's max(0, d), min(0, d)); a zero (or NaN) weight is kept.
+        truncated = self.rnd(
+            [
+                (d if (d := z - (total + q) / wscale) > 0.0 else 0.0)
+                if wscale * z > 0.0
+                else (d if (d := z + (total - q) / wscale) < 0.0 else 0.0)
+                if wscale * z < 0.0
+                else z
+                for z, q in zip(self.v, self.q, strict=True)
+            ]
+        )  # fmt: skip
+        self.q = self.rnd(
+            [q + wscale * (v - z) for q, v, z in zip(self.q, truncated, self.v,
+                                                      strict=True)]
+        )  # fmt: skip
+        self.v = truncated
 
     def accumulate_average(self, t):
         wscale = self.wscale
@@ -872,7 +904,7 @@ def binary_penalized_epoch(
     for pos, i in enumerate(order.tolist()):
         x = rows[i]
         # the dot product rounded to the dtype of the weights, then b added
-        p = state.round(_sequential(state.products(x, 0)) * state.wscale) + intercept
+        p = state.round(_sequential(state.products(x)) * state.wscale) + intercept
         if not math.isfinite(p):
             bad = pos
             break
@@ -923,10 +955,13 @@ def multiclass_penalized_epoch(
     acc_b = avg_intercept.tolist() if average else None
     eta0, t = float(eta0), float(t)
     mistakes, objective, bad = 0, 0.0, -1
+    # each x_j once per class, as the weights are laid out
+    repeated = [[x_j for x_j in row for _ in b] for row in rows]
     for pos, i in enumerate(order.tolist()):
         x = rows[i]
+        products = state.products(repeated[i])
         scores = [
-            _sequential(state.products(x, k)) * state.wscale + b[k]
+            _sequential(products[k::n_classes]) * state.wscale + b[k]
             for k in range(n_classes)
         ]
         if not all(map(math.isfinite, scores)):

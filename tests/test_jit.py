@@ -24,7 +24,7 @@ from sknonlin import (
     TwoLayerReLURegressor,
     _jit,
 )
-from sknonlin._kernel_fallbacks import _REGISTRY, lookup
+from sknonlin._kernel_fallbacks import _REGISTRY, _c_math, lookup
 
 KERNEL_MODULES = [
     "sknonlin._activations",
@@ -709,8 +709,7 @@ def _pre_activations(rng, dtype, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", TRANSCENDENTAL_NAMES)
 def test_transcendental_activations(dtype, name):
-    kernel = _kernel("sknonlin._activations", name)
-    if not kernel.fallback_entry.small(np.zeros((1, 1)), np.zeros(1)):
+    if _c_math() is None:
         pytest.skip("the C math library of the kernels is not reachable here")
     rng = np.random.default_rng(6)
     H = _pre_activations(rng, dtype, (61, 40))
@@ -724,6 +723,30 @@ def test_transcendental_activations(dtype, name):
         return args
 
     _check_kernel("sknonlin._activations", name, make_args)
+
+
+@pytest.mark.parametrize("name", TRANSCENDENTAL_NAMES)
+def test_transcendental_fallbacks_serve_small_calls_early_in_a_process(
+    name, monkeypatch
+):
+    if _c_math() is None:
+        pytest.skip("the C math library of the kernels is not reachable here")
+    small = _kernel("sknonlin._activations", name).fallback_entry.small
+    derivative = name.endswith("derivative")
+
+    def is_small(rows, dtype):
+        H = np.zeros((rows, 100), dtype=dtype)
+        return small(H, np.zeros(100, dtype), *([H.copy()] if derivative else []))
+
+    monkeypatch.setattr(_jit, "_COMPILE_AFTER_S", 0.2)
+    monkeypatch.setattr(_jit, "_fallback_seconds", [0.0])
+    # a few rows at a hundred hidden units, not a minibatch of a hundred rows;
+    # float32 values cost more (a call through ctypes each)
+    assert is_small(50, np.float64) and not is_small(51, np.float64)
+    assert is_small(12, np.float32) and not is_small(13, np.float32)
+    # past half the time allowed in fallbacks, they give way to the kernels
+    monkeypatch.setattr(_jit, "_fallback_seconds", [0.11])
+    assert not is_small(1, np.float64)
 
 
 PENALTIES = {
