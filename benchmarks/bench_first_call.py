@@ -3,7 +3,10 @@
 Each case runs in a fresh Python process on 100 x 5 data and times, apart,
 the imports (numpy, scikit-learn, sknonlin) and the first call: ``fit`` (then
 the first ``predict``) of a model, ``fit_transform`` (then the first
-``transform``) of the feature map. Two situations are measured:
+``transform``) of the feature map. Each estimator is timed with its default
+options, and a few other options that run kernels of their own are timed too
+(the tanh and logistic activations, the penalized perceptrons). Two
+situations are measured:
 
 * cold: numba's compile cache is empty (a fresh ``NUMBA_CACHE_DIR``), as on a
   fresh install or in a fresh CI environment;
