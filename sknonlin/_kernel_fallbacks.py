@@ -639,7 +639,8 @@ def _c_math():
     if not sys.platform.startswith("linux") or _svml_possible():
         return None
     try:
-        process = ctypes.CDLL(None)
+        # the symbols of the process, called without releasing the GIL (quicker)
+        process = ctypes.PyDLL(None)
         functions = process.tanhf, process.expf
     except (OSError, AttributeError):
         return None

@@ -749,6 +749,19 @@ def test_transcendental_fallbacks_serve_small_calls_early_in_a_process(
     assert not is_small(1, np.float64)
 
 
+@pytest.mark.parametrize("using_svml", [False, True])
+def test_transcendental_fallbacks_follow_numba_on_svml(using_svml, monkeypatch):
+    # with Intel's SVML, numba vectorizes tanh and exp with functions of its
+    # own: the fallbacks, which call the C library, must not serve
+    from types import SimpleNamespace
+
+    from sknonlin import _kernel_fallbacks
+
+    stub = SimpleNamespace(config=SimpleNamespace(USING_SVML=using_svml))
+    monkeypatch.setitem(sys.modules, "numba", stub)
+    assert _kernel_fallbacks._svml_possible() is using_svml
+
+
 PENALTIES = {
     # penalty: (apply_l2, apply_l1, l1_ratio)
     "l2": (True, False, 0.0),
