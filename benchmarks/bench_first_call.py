@@ -3,7 +3,10 @@
 Each case runs in a fresh Python process on 100 x 5 data and times, apart,
 the imports (numpy, scikit-learn, sknonlin) and the first call: ``fit`` (then
 the first ``predict``) of a model, ``fit_transform`` (then the first
-``transform``) of the feature map. Two situations are measured:
+``transform``) of the feature map. Each estimator is timed with its default
+options, and a few other options that run kernels of their own are timed too
+(the tanh and logistic activations, the penalized perceptrons). Two
+situations are measured:
 
 * cold: numba's compile cache is empty (a fresh ``NUMBA_CACHE_DIR``), as on a
   fresh install or in a fresh CI environment;
@@ -17,6 +20,7 @@ Run from the repository root::
 
     python benchmarks/bench_first_call.py              # 3 runs per case
     python benchmarks/bench_first_call.py --repeats 5
+    python benchmarks/bench_first_call.py --cases "Perceptron l2"
 """
 
 import argparse
@@ -77,6 +81,34 @@ CASES = {
         "from sknonlin import MulticlassPerceptron as T",
         "from sklearn.linear_model import Perceptron as T",
         "est = T(random_state=0); est.fit(X, y_multi)",
+        "est.predict(X[:10])",
+    ),
+    # options other than the defaults, which run other kernels
+    "TwoLayerReLURegressor tanh": (
+        "from sknonlin import TwoLayerReLURegressor as T",
+        "from sklearn.neural_network import MLPRegressor as T",
+        "width = {'n_hidden' if OURS else 'hidden_layer_sizes': 100}\n"
+        "est = T(**width, activation='tanh', random_state=0); est.fit(X, y_reg)",
+        "est.predict(X[:10])",
+    ),
+    "TwoLayerReLURegressor logistic": (
+        "from sknonlin import TwoLayerReLURegressor as T",
+        "from sklearn.neural_network import MLPRegressor as T",
+        "width = {'n_hidden' if OURS else 'hidden_layer_sizes': 100}\n"
+        "est = T(**width, activation='logistic', random_state=0)\n"
+        "est.fit(X, y_reg)",
+        "est.predict(X[:10])",
+    ),
+    "Perceptron l2": (
+        "from sknonlin import Perceptron as T",
+        "from sklearn.linear_model import Perceptron as T",
+        "est = T(penalty='l2', random_state=0); est.fit(X, y_bin)",
+        "est.predict(X[:10])",
+    ),
+    "MulticlassPerceptron elasticnet": (
+        "from sknonlin import MulticlassPerceptron as T",
+        "from sklearn.linear_model import Perceptron as T",
+        "est = T(penalty='elasticnet', random_state=0); est.fit(X, y_multi)",
         "est.predict(X[:10])",
     ),
 }

@@ -609,3 +609,394 @@ def multiclass_epoch_dense(
         avg_coef[...] = acc
         avg_intercept[...] = acc_b
     return t, mistakes, loss, bad
+
+
+# -- tanh and logistic activations -----------------------------------------------
+
+# The compiled kernels call the C math library: ``tanh`` and ``exp`` on float64,
+# ``tanhf`` and ``expf`` on float32, found among the process's symbols. Python's
+# ``math.tanh`` and ``math.exp`` call the same float64 functions; the float32
+# ones are reached through ctypes. NumPy's ``np.tanh`` and ``np.exp`` are its
+# own vectorized versions, which round differently, so they are not used. These
+# fallbacks serve only where the library is surely the one the kernels call:
+# on Linux, and without Intel's SVML, with which numba vectorizes such loops
+# with functions of its own.
+
+# Each value costs a call of a C function from Python: some 50 ns for float64
+# (``math``), four times as much for float32 (ctypes). A call is small up to
+# this many float64 values (a fraction of a millisecond), or a quarter as many
+# float32 ones: a minibatch of a fit with a hundred hidden units compiles.
+_SMALL_TRANSCENDENTAL = 5_000
+
+
+@functools.cache
+def _c_math():
+    """``(tanhf, expf)`` of the C math library, or None where the fallbacks of
+    the kernels that call the library must not serve."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux") or _svml_possible():
+        return None
+    try:
+        # the symbols of the process, called without releasing the GIL (quicker)
+        process = ctypes.PyDLL(None)
+        functions = process.tanhf, process.expf
+    except (OSError, AttributeError):
+        return None
+    for function in functions:
+        function.restype = ctypes.c_float
+        function.argtypes = [ctypes.c_float]
+    return functions
+
+
+def _svml_possible():
+    """Whether numba uses, or may use, Intel's SVML for the math functions."""
+    import ctypes
+    import os
+    import sys
+
+    numba = sys.modules.get("numba")
+    if numba is not None and hasattr(numba, "config"):
+        return bool(getattr(numba.config, "USING_SVML", True))
+    if os.environ.get("NUMBA_DISABLE_INTEL_SVML", "0") not in ("", "0"):
+        return False
+    # numba enables SVML when it can load this library
+    try:
+        ctypes.CDLL("libsvml.so")
+    except OSError:
+        return False
+    return True
+
+
+def _small_transcendental(H, b, *D):
+    from sknonlin import _jit
+
+    floats = (np.float32, np.float64)
+    cost = H.size * (1 if np.result_type(H, b) == np.float64 else 4)
+    # These fallbacks are the slowest: once the process has spent half of the
+    # time allowed in fallbacks, they give way to their compiled kernels, so
+    # that the cheap fallbacks keep serving.
+    spent = _jit._fallback_seconds[0] > _jit._COMPILE_AFTER_S / 2
+    return (
+        all(a.dtype in floats for a in (H, b, *D))
+        and cost <= _SMALL_TRANSCENDENTAL
+        and not spent
+        and _c_math() is not None
+    )
+
+
+def _elementwise(h, name):
+    """``name`` (``"tanh"`` or ``"exp"``) of each value of ``h``, by the C library,
+    in the dtype of ``h``."""
+    if h.dtype == np.float64:
+        function = math.tanh if name == "tanh" else math.exp
+    else:
+        tanhf, expf = _c_math()
+        function = tanhf if name == "tanh" else expf
+    values = np.fromiter(map(function, h.ravel().tolist()), h.dtype, h.size)
+    return values.reshape(h.shape)
+
+
+def _sigmoid_values(h):
+    """``_sigmoid`` of each value of ``h``, in float64 as the kernel returns it."""
+    # exp of -h where h >= 0, else of h (NaN included): never of a positive
+    # value, so math.exp cannot overflow
+    nonnegative = h >= 0
+    e = _elementwise(np.where(nonnegative, -h, h), "exp")
+    # 1 + e: an integer and a float32 add in float64
+    e = e.astype(np.float64)
+    denominator = 1.0 + e
+    return np.where(nonnegative, 1.0 / denominator, e / denominator)
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def tanh(H, b):
+    H[...] = _elementwise(H + b, "tanh")
+    return H
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def tanh_with_derivative(H, b, D):
+    a = _elementwise(H + b, "tanh")
+    H[...] = a
+    # a * a in the dtype of a; 1 minus it in float64 (an integer literal and a
+    # float32 add in float64)
+    D[...] = 1.0 - (a * a).astype(np.float64)
+    return H
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def logistic(H, b):
+    H[...] = _sigmoid_values(H + b)
+    return H
+
+
+@_register("sknonlin._activations", _small_transcendental)
+def logistic_with_derivative(H, b, D):
+    a = _sigmoid_values(H + b)
+    H[...] = a
+    D[...] = a * (1.0 - a)
+    return H
+
+
+# -- penalized perceptron epochs --------------------------------------------------
+
+
+def _scalar_rounding(dtype):
+    """Round a Python float to ``dtype`` (float32 or float64)."""
+    if dtype != np.float32:
+        return float
+    buffer = array.array("f", [0.0])
+
+    def round_to_float32(value):
+        buffer[0] = value
+        return buffer[0]
+
+    return round_to_float32
+
+
+# The weights are ``wscale`` times ``coef``; the fallbacks keep ``coef`` (and
+# ``q``, ``before``, ``avg_coef``) as flat lists in the order of
+# ``coef.reshape(-1)``: feature by feature, the classes of a feature side by
+# side. A dense row holds every feature, so what the kernels do to "the
+# weights of the row's features" they do to all of them, in that order.
+
+
+def _small_penalized_epoch(
+    data, indices, indptr, dense, n_features, y, sample_weight, eta0, order, coef,
+    intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
+    params, apply_l2, apply_l1, scale, l1_total, q, before,
+):  # fmt: skip
+    # Dense rows only. The kernels' float64 state must be float64 here too:
+    # the fallbacks round only what is stored in the dtype of the weights.
+    dtype = coef.dtype
+    state64 = (params, scale, l1_total, before, avg_coef, intercept, avg_intercept)
+    steps = order.shape[0] * (n_features + 1) * coef.shape[1]
+    return (
+        dense
+        and n_features >= 1
+        and dtype in (np.float32, np.float64)
+        and data.dtype == dtype
+        and q.dtype == dtype
+        and all(np.asarray(a).dtype == np.float64 for a in state64)
+        and steps <= _SMALL_STEPS
+    )
+
+
+def _small_binary_penalized_epoch(*args):
+    # the intercepts are scalars (an array would be updated in place)
+    intercepts = args[10], args[14]
+    return _small_penalized_epoch(*args) and not any(
+        isinstance(b, np.ndarray) for b in intercepts
+    )
+
+
+def _small_multiclass_penalized_epoch(*args):
+    intercepts = args[10], args[14]
+    return _small_penalized_epoch(*args) and all(
+        isinstance(b, np.ndarray) and b.ndim == 1 for b in intercepts
+    )
+
+
+class _PenalizedWeights:
+    """The weights ``wscale v``, the L1 bookkeeping and the averaging buffers
+    of a penalized epoch, as Python floats."""
+
+    def __init__(self, coef, scale, l1_total, q, before, avg_coef, average):
+        self.rnd = _rounding(coef.dtype)
+        self.round = _scalar_rounding(coef.dtype)
+        self.n_classes = coef.shape[1]
+        self.v = coef.reshape(-1).tolist()
+        self.q = q.reshape(-1).tolist()
+        self.wscale, self.sq_norm, self.l1_norm = scale.tolist()
+        self.l1_total = float(l1_total[0])
+        self.before = before.reshape(-1).tolist() if average else None
+        self.acc = avg_coef.reshape(-1).tolist() if average else None
+
+    def write(self, coef, scale, l1_total, q, before, avg_coef):
+        coef[...] = np.reshape(self.v, coef.shape)
+        q[...] = np.reshape(self.q, q.shape)
+        scale[:] = [self.wscale, self.sq_norm, self.l1_norm]
+        l1_total[0] = self.l1_total
+        if self.acc is not None:
+            before[...] = np.reshape(self.before, before.shape)
+            avg_coef[...] = np.reshape(self.acc, avg_coef.shape)
+
+    def products(self, x):
+        """``v_jk x_j`` in the dtype of the weights, in the order of ``v``;
+        ``x`` holds each ``x_j`` once per class."""
+        return self.rnd([v * x_j for v, x_j in zip(self.v, x, strict=True)])
+
+    def penalty_of_norms(self, alpha, l1_ratio):
+        """``_penalty_of_norms``: from the norms kept, rounded as the kernel does."""
+        norm = self.round(math.sqrt(self.sq_norm))
+        l1 = self.round(self.l1_norm)
+        return alpha * ((1.0 - l1_ratio) * 0.5 * (norm * norm) + l1_ratio * l1)
+
+    def penalty_of_weights(self, alpha, l1_ratio):
+        """``_penalty_of_weights``: from the weights themselves."""
+        weights = [v * self.wscale for v in self.v]
+        sq = _sequential([w * w for w in weights])
+        l1 = _sequential([abs(w) for w in weights])
+        return alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * l1)
+
+    def snapshot(self):
+        self.before = [v * self.wscale for v in self.v]
+
+    def shrink(self, factor, reset):
+        f = self.round(factor)
+        self.wscale = self.wscale * f
+        self.sq_norm = self.sq_norm * self.round(f * f)
+        self.l1_norm = self.l1_norm * abs(f)
+        if self.wscale < reset:
+            w = self.round(self.wscale)
+            self.v = self.rnd([v * w for v in self.v])
+            self.wscale = 1.0
+
+    def step_over_scale(self, u):
+        """``_step_over_scale``: ``wscale`` and ``u / wscale`` in the weights' dtype."""
+        wscale = self.round(self.wscale)
+        return wscale, self.round(self.round(u) / wscale)
+
+    def truncate(self, l1_step):
+        """``_truncate_row`` on a dense row: every weight, in order."""
+        self.l1_total += l1_step
+        total, wscale = self.l1_total, self.wscale
+        # Each weight moves towards zero by what it lacks, never past it (the
+        # kernel's max(0, d), min(0, d)); a zero (or NaN) weight is kept.
+        truncated = self.rnd(
+            [
+                (d if (d := z - (total + q) / wscale) > 0.0 else 0.0)
+                if wscale * z > 0.0
+                else (d if (d := z + (total - q) / wscale) < 0.0 else 0.0)
+                if wscale * z < 0.0
+                else z
+                for z, q in zip(self.v, self.q, strict=True)
+            ]
+        )  # fmt: skip
+        self.q = self.rnd(
+            [q + wscale * (v - z) for q, v, z in zip(self.q, truncated, self.v,
+                                                      strict=True)]
+        )  # fmt: skip
+        self.v = truncated
+
+    def accumulate_average(self, t):
+        wscale = self.wscale
+        self.acc = [
+            a + t * (v * wscale - b)
+            for a, v, b in zip(self.acc, self.v, self.before, strict=True)
+        ]
+
+
+@_register("sknonlin._perceptron_kernels", _small_binary_penalized_epoch)
+def binary_penalized_epoch(
+    data, indices, indptr, dense, n_features, y, sample_weight, eta0, order, coef,
+    intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
+    params, apply_l2, apply_l1, scale, l1_total, q, before,
+):  # fmt: skip
+    state = _PenalizedWeights(coef, scale, l1_total, q, before, avg_coef, average)
+    shrink, l1_step, alpha, l1_ratio, reset = params.tolist()
+    rows = data.reshape(-1, n_features).tolist()
+    labels, weights = y.tolist(), sample_weight.tolist()
+    intercept, avg_intercept, t = float(intercept), float(avg_intercept), float(t)
+    eta0 = float(eta0)
+    mistakes, objective, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        x = rows[i]
+        # the dot product rounded to the dtype of the weights, then b added
+        p = state.round(_sequential(state.products(x)) * state.wscale) + intercept
+        if not math.isfinite(p):
+            bad = pos
+            break
+        z = p * labels[i]
+        if track_loss:
+            if z <= 0.0:
+                objective += 0.0 - z
+            objective += state.penalty_of_norms(alpha, l1_ratio)
+        u = (eta0 * labels[i]) * weights[i] if z <= 0.0 else 0.0
+        if average:
+            state.snapshot()
+        if apply_l2:
+            state.shrink(shrink, reset)
+        if u != 0.0:
+            wscale, c = state.step_over_scale(u)
+            moved = [v + x_j * c for v, x_j in zip(state.v, x, strict=True)]
+            state.v = state.rnd(moved)
+            sq = _sequential(state.rnd([v * v for v in state.v]))
+            l1 = _sequential([abs(v) for v in state.v])
+            state.sq_norm = sq * state.round(wscale * wscale)
+            state.l1_norm = l1 * wscale
+            if fit_intercept:
+                intercept += u
+            mistakes += 1
+        if apply_l1:
+            state.truncate(l1_step)
+        if average:
+            state.accumulate_average(t)
+            if fit_intercept:
+                avg_intercept += t * u
+        t += 1.0
+    state.write(coef, scale, l1_total, q, before, avg_coef)
+    return intercept, avg_intercept, t, mistakes, objective, bad
+
+
+@_register("sknonlin._perceptron_kernels", _small_multiclass_penalized_epoch)
+def multiclass_penalized_epoch(
+    data, indices, indptr, dense, n_features, y, sample_weight, eta0, order, coef,
+    intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
+    params, apply_l2, apply_l1, scale, l1_total, q, before,
+):  # fmt: skip
+    state = _PenalizedWeights(coef, scale, l1_total, q, before, avg_coef, average)
+    shrink, l1_step, alpha, l1_ratio, reset = params.tolist()
+    n_classes = coef.shape[1]
+    rows = data.reshape(-1, n_features).tolist()
+    labels, weights = y.tolist(), sample_weight.tolist()
+    b = intercept.tolist()
+    acc_b = avg_intercept.tolist() if average else None
+    eta0, t = float(eta0), float(t)
+    mistakes, objective, bad = 0, 0.0, -1
+    # each x_j once per class, as the weights are laid out
+    repeated = [[x_j for x_j in row for _ in b] for row in rows]
+    for pos, i in enumerate(order.tolist()):
+        x = rows[i]
+        products = state.products(repeated[i])
+        scores = [
+            _sequential(products[k::n_classes]) * state.wscale + b[k]
+            for k in range(n_classes)
+        ]
+        if not all(map(math.isfinite, scores)):
+            bad = pos
+            break
+        y_hat, y_i = _argmax_first(scores), labels[i]
+        if track_loss:
+            objective += scores[y_hat] - scores[y_i]
+            objective += state.penalty_of_weights(alpha, l1_ratio)
+        u = eta0 * weights[i] if y_hat != y_i else 0.0
+        if average:
+            state.snapshot()
+        if apply_l2:
+            state.shrink(shrink, reset)
+        if u != 0.0:
+            _, step = state.step_over_scale(u)
+            v = state.v
+            for j, x_j in enumerate(x):
+                lost, won = j * n_classes + y_hat, j * n_classes + y_i
+                v[lost], v[won] = state.rnd([v[lost] - x_j * step, v[won] + x_j * step])
+            if fit_intercept:
+                b[y_hat] -= u
+                b[y_i] += u
+            mistakes += 1
+        if apply_l1:
+            state.truncate(l1_step)
+        if average:
+            state.accumulate_average(t)
+            if fit_intercept and u != 0.0:
+                acc_b[y_hat] -= t * u
+                acc_b[y_i] += t * u
+        t += 1.0
+    state.write(coef, scale, l1_total, q, before, avg_coef)
+    intercept[...] = b
+    if average:
+        avg_intercept[...] = acc_b
+    return t, mistakes, objective, bad

@@ -24,7 +24,7 @@ from sknonlin import (
     TwoLayerReLURegressor,
     _jit,
 )
-from sknonlin._kernel_fallbacks import _REGISTRY, lookup
+from sknonlin._kernel_fallbacks import _REGISTRY, _c_math, lookup
 
 KERNEL_MODULES = [
     "sknonlin._activations",
@@ -133,6 +133,7 @@ def test_every_registered_fallback_is_checked_against_its_kernel():
             "sknonlin._polynomial_kernels.polynomial_features",
             "sknonlin._polynomial_kernels.monomial_rows",
         }
+        | CHECKED_FURTHER_BELOW
     )
     assert set(_REGISTRY) <= checked
 
@@ -677,3 +678,241 @@ def test_a_fork_during_background_compilation_does_not_deadlock(tmp_path):
     """
     background = {"SKNONLIN_BACKGROUND_COMPILE": "1"}
     assert _run_fresh(code, tmp_path, **background).strip() == "0"
+
+
+# -- tanh and logistic activations, penalized perceptron epochs ---------------------
+
+TRANSCENDENTAL_NAMES = [
+    "tanh",
+    "tanh_with_derivative",
+    "logistic",
+    "logistic_with_derivative",
+]
+PENALIZED_NAMES = ["binary_penalized_epoch", "multiclass_penalized_epoch"]
+CHECKED_FURTHER_BELOW = {
+    "sknonlin._activations." + name for name in TRANSCENDENTAL_NAMES
+} | {"sknonlin._perceptron_kernels." + name for name in PENALIZED_NAMES}
+
+
+def _pre_activations(rng, dtype, shape):
+    """Values where tanh and the sigmoid saturate, underflow or round oddly."""
+    info = np.finfo(dtype)
+    tiny, huge = float(info.smallest_subnormal), float(info.max)
+    H = _data(rng, shape, dtype)
+    wide = np.exp(rng.uniform(np.log(tiny), np.log(huge), shape))
+    H[::3] = (wide * rng.choice([-1, 1], shape))[::3]
+    H[1::4] = rng.uniform(-120, 120, shape)[1::4]
+    corners = [np.nan, np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, huge, -huge,
+               float(info.tiny), 9.0, -9.0, 19.1, -19.1, 88.7, -88.7, 103.9,
+               -103.9, 709.8, -745.2, 1e-8, -1e-8]  # fmt: skip
+    H.ravel()[: len(corners)] = corners
+    return H
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", TRANSCENDENTAL_NAMES)
+def test_transcendental_activations(dtype, name):
+    if _c_math() is None:
+        pytest.skip("the C math library of the kernels is not reachable here")
+    rng = np.random.default_rng(6)
+    H = _pre_activations(rng, dtype, (61, 40))
+    b = _data(rng, 40, dtype)
+    b[:4] = 0.0
+
+    def make_args():
+        args = (H.copy(), b)
+        if name.endswith("derivative"):
+            args += (np.full(H.shape, 7, dtype=dtype),)
+        return args
+
+    _check_kernel("sknonlin._activations", name, make_args)
+
+
+@pytest.mark.parametrize("name", TRANSCENDENTAL_NAMES)
+def test_transcendental_fallbacks_serve_small_calls_early_in_a_process(
+    name, monkeypatch
+):
+    if _c_math() is None:
+        pytest.skip("the C math library of the kernels is not reachable here")
+    small = _kernel("sknonlin._activations", name).fallback_entry.small
+    derivative = name.endswith("derivative")
+
+    def is_small(rows, dtype):
+        H = np.zeros((rows, 100), dtype=dtype)
+        return small(H, np.zeros(100, dtype), *([H.copy()] if derivative else []))
+
+    monkeypatch.setattr(_jit, "_COMPILE_AFTER_S", 0.2)
+    monkeypatch.setattr(_jit, "_fallback_seconds", [0.0])
+    # a few rows at a hundred hidden units, not a minibatch of a hundred rows;
+    # float32 values cost more (a call through ctypes each)
+    assert is_small(50, np.float64) and not is_small(51, np.float64)
+    assert is_small(12, np.float32) and not is_small(13, np.float32)
+    # past half the time allowed in fallbacks, they give way to the kernels
+    monkeypatch.setattr(_jit, "_fallback_seconds", [0.11])
+    assert not is_small(1, np.float64)
+
+
+@pytest.mark.parametrize("using_svml", [False, True])
+def test_transcendental_fallbacks_follow_numba_on_svml(using_svml, monkeypatch):
+    # with Intel's SVML, numba vectorizes tanh and exp with functions of its
+    # own: the fallbacks, which call the C library, must not serve
+    from types import SimpleNamespace
+
+    from sknonlin import _kernel_fallbacks
+
+    stub = SimpleNamespace(config=SimpleNamespace(USING_SVML=using_svml))
+    monkeypatch.setitem(sys.modules, "numba", stub)
+    assert _kernel_fallbacks._svml_possible() is using_svml
+
+
+PENALTIES = {
+    # penalty: (apply_l2, apply_l1, l1_ratio)
+    "l2": (True, False, 0.0),
+    "l1": (False, True, 1.0),
+    "elasticnet": (True, True, 0.15),
+    "elasticnet, mostly l1": (True, True, 0.85),
+}
+
+
+def _penalized_args(rng, dtype, n_classes, penalty, alpha, options):
+    """Arguments of a penalized epoch on dense data, as the estimators pass them."""
+    average, fit_intercept, track_loss, corrupt = options
+    apply_l2, apply_l1, l1_ratio = PENALTIES[penalty]
+    n, d = 60, 5
+    X = _data(rng, (n, d), dtype)
+    X[5] = X[4]  # ties and exact cancellations
+    if corrupt:
+        X[37, 2] = np.inf  # a score that is not finite stops the epoch
+    order = rng.permutation(n)
+    sw = rng.uniform(0, 2, n).astype(dtype)
+    sw[2] = 0
+    eta0 = 0.7
+    binary = n_classes == 2
+    if binary:
+        y = rng.choice([-1.0, 1.0], n).astype(dtype)
+        coef = _data(rng, (d, 1), dtype)
+        intercept, avg_intercept = np.float64(0.25), 1.5
+    else:
+        y = rng.integers(0, n_classes, n).astype(np.intp)
+        coef = _data(rng, (d, n_classes), dtype)
+        intercept = rng.standard_normal(n_classes)
+        avg_intercept = rng.standard_normal(n_classes)
+    avg_coef = _data(rng, coef.shape, np.float64)
+    # a reset threshold that is crossed during the epoch when alpha is large
+    reset = 1e-6 if dtype == np.float32 else 1e-9
+    params = np.array([max(0.0, 1.0 - (1.0 - l1_ratio) * eta0 * alpha),
+                       l1_ratio * eta0 * alpha, alpha, l1_ratio, reset])  # fmt: skip
+    flat = coef.reshape(-1)
+    scale = np.array([1.0, np.dot(flat, flat), np.abs(flat).sum()])
+    q = _data(rng, coef.shape, dtype) * 1e-3
+    q[0] = 0.0
+    no_index = np.zeros(1, dtype=np.int32)
+
+    def make_args():
+        before = np.zeros(coef.shape if average else (1, 1))
+        return (
+            X.reshape(-1), no_index, no_index, True, d, y, sw, eta0, order,
+            coef.copy(), intercept if binary else intercept.copy(), fit_intercept,
+            average, avg_coef.copy() if average else np.zeros((1, 1)),
+            avg_intercept if binary else avg_intercept.copy(), 3.0,
+            track_loss, params, apply_l2, apply_l1, scale.copy(),
+            np.array([0.01]), q.copy(), before,
+        )  # fmt: skip
+
+    return make_args
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("alpha", [1e-4, 0.05, 1.2])
+@pytest.mark.parametrize(
+    "options",
+    # average, fit_intercept, track_loss, corrupt
+    [(False, True, True, False), (True, True, True, False),
+     (True, False, False, False), (False, False, True, True),
+     (True, True, True, True)],
+)  # fmt: skip
+def test_penalized_epochs(dtype, n_classes, penalty, alpha, options):
+    rng = np.random.default_rng(7 + n_classes)
+    make_args = _penalized_args(rng, dtype, n_classes, penalty, alpha, options)
+    name = PENALIZED_NAMES[0] if n_classes == 2 else PENALIZED_NAMES[1]
+    _check_kernel("sknonlin._perceptron_kernels", name, make_args)
+
+
+def _fits_with_options(rng):
+    X = rng.standard_normal((70, 4))
+    y_binary = (X @ [1.0, -2.0, 0.5, 0.0] > 0.1).astype(int)
+    y_multi = np.argmax(X[:, :3], axis=1)
+    cases = []
+    for dtype in DTYPES:
+        Xd = X.astype(dtype)
+        for activation in ["tanh", "logistic"]:
+            model = TwoLayerReLURegressor(
+                6, activation=activation, solver="adam", random_state=0,
+                max_iter=12, tol=0.0, n_iter_no_change=100, batch_size=32,
+            )  # fmt: skip
+            cases.append((model, Xd, X[:, 0] - X[:, 1] ** 2))
+        for penalty, alpha in [("l2", 1e-3), ("l1", 1e-2), ("elasticnet", 0.1)]:
+            options = dict(penalty=penalty, alpha=alpha, max_iter=8, tol=None)
+            cases += [
+                (Perceptron(random_state=0, average=True, **options), Xd, y_binary),
+                (Perceptron(random_state=1, early_stopping=True, **options), Xd,
+                 y_binary),
+                (MulticlassPerceptron(random_state=1, average=True, **options), Xd,
+                 y_multi),
+                (MulticlassPerceptron(random_state=2, fit_intercept=False,
+                                      **options), Xd, y_multi),
+            ]  # fmt: skip
+    return cases
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_with_other_options_are_the_same_on_fallbacks(kernels_on):
+    # max_iter is kept low on purpose: ConvergenceWarning is expected here.
+    results = {}
+    for path in ["fallback", "compiled"]:
+        kernels_on(path)
+        out = []
+        for estimator, X, y in _fits_with_options(np.random.default_rng(1)):
+            estimator.fit(X, y)
+            out.append(_fitted_bits(estimator))
+            out.append(estimator.predict(X[:9]).tobytes())
+        results[path] = out
+        if path == "fallback":
+            served = [
+                _kernel(module, name)
+                for module, names in [("sknonlin._activations", TRANSCENDENTAL_NAMES),
+                                      ("sknonlin._perceptron_kernels", PENALIZED_NAMES)]
+                for name in names
+            ]  # fmt: skip
+            assert not any(kernel.is_ready for kernel in served)
+    assert results["fallback"] == results["compiled"]
+
+
+def test_small_inputs_with_other_options_do_not_import_numba(tmp_path):
+    code = """
+        import sys, warnings
+        import numpy as np
+        import sknonlin
+        from sknonlin import _jit
+        warnings.simplefilter("ignore")
+        # first calls only: a slow machine may pass the compilation threshold
+        _jit._COMPILE_AFTER_S = float("inf")
+        X = np.random.default_rng(0).standard_normal((30, 3))
+        y = np.argmax(X, axis=1)
+        for dtype in [np.float32, np.float64]:
+            Xd = X.astype(dtype)
+            for activation in ["tanh", "logistic"]:
+                sknonlin.TwoLayerReLURegressor(
+                    5, activation=activation, max_iter=3, random_state=0
+                ).fit(Xd, X[:, 1]).predict(Xd)
+            for penalty in ["l2", "l1", "elasticnet"]:
+                for average in [False, True]:
+                    options = dict(penalty=penalty, average=average, max_iter=3)
+                    sknonlin.Perceptron(**options).fit(Xd, y == 0).predict(Xd)
+                    sknonlin.MulticlassPerceptron(**options).fit(Xd, y).predict(Xd)
+        print("numba" in sys.modules)
+    """
+    out = _run_fresh(code, tmp_path, SKNONLIN_BACKGROUND_COMPILE="0")
+    assert out.strip() == "False"
