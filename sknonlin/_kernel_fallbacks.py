@@ -362,29 +362,30 @@ def expand_csr(
         written += 1
     lowest = max(min_degree, 1)
     stored = indices[: int(indptr[-1])].astype(np.int64)
-    counts = _binomial_counts(
-        np.concatenate([[0], stored, stored + strict]),
-        n_features, max_degree, interaction_only, binom,
-    )  # fmt: skip
-    # the terms of degree k: row, positions of their factors, value
+    counts = None
+    if max_degree >= 2:
+        counts = _binomial_counts(
+            np.concatenate([[0], stored, stored + strict]),
+            n_features, max_degree, interaction_only, binom,
+        )  # fmt: skip
+    # the terms of degree k: row, position of the last factor, the columns
+    # of all the factors, value
     rows = np.arange(n_rows)
-    positions = np.zeros((n_rows, 0), dtype=np.int64)
-    values = np.ones(n_rows, dtype=data.dtype)
     last = row_starts - strict
+    columns = np.zeros((n_rows, 0), dtype=np.int64)
+    values = np.ones(n_rows, dtype=data.dtype)
     for k in range(1, max_degree + 1):
         # below the lowest degree, only prefixes of a term of that degree
         limits = row_ends[rows] - max(lowest - k, 0) * strict
-        parent, position = _expand(last, limits, strict)
+        parent, last = _expand(last, limits, strict)
         rows = rows[parent]
-        positions = np.concatenate([positions[parent], position[:, None]], axis=1)
-        values = values[parent] * data[position]
-        last = position
+        columns = np.concatenate([columns[parent], stored[last, None]], axis=1)
+        values = values[parent] * data[last]
         if k < lowest:
             continue
         n_terms = np.bincount(rows, minlength=n_rows)
-        first = np.cumsum(n_terms) - n_terms
-        at = written[rows] + (np.arange(rows.shape[0]) - first[rows])
-        columns = indices[positions].astype(np.int64)
+        # each row's terms of degree k follow those it has written so far
+        at = (written - (np.cumsum(n_terms) - n_terms))[rows] + np.arange(rows.size)
         out_data[at] = values
         out_indices[at] = _term_columns(columns, int(block_offsets[k]), strict, counts)
         written += n_terms
