@@ -295,8 +295,12 @@ def _small_expand(
 
 
 def _binomial_counts(values, n_features, max_degree, interaction_only, binom):
-    """``counts(r, v)``: C(n - v + r, r + 1), or C(n - v, r + 1) for
-    interaction_only, as int64 modulo 2**64, for ``v`` among ``values``."""
+    """The kernel's binomials as a function ``counts(r, v)`` of arrays ``v``.
+
+    ``counts(r, v)`` is C(n - v + r, r + 1), or C(n - v, r + 1) for
+    interaction_only, in int64 modulo 2**64, for ``v`` among ``values``:
+    read from ``binom`` where the kernel reads it, else computed exactly.
+    """
     if binom.shape[0]:
 
         def counts(r, v):
@@ -320,9 +324,11 @@ def _binomial_counts(values, n_features, max_degree, interaction_only, binom):
 
 
 def _expand(parents, limits, strict):
-    """The next position of every term: each parent's positions after its last.
+    """The terms one factor longer, in order: each term's children.
 
-    Returns the parent of each child and the child's new position.
+    A term whose last factor is at position ``p`` has one child for each
+    position from ``p + strict`` up to its limit. Returns the parent of each
+    child and the position of the child's new factor.
     """
     starts = parents + strict
     n_children = np.maximum(limits - starts, 0)
