@@ -262,6 +262,141 @@ def monomial_rows(X, row_start, row_stop, starts, interaction_only, n_bias, out)
                  slice(None))  # fmt: skip
 
 
+# -- polynomial feature map of sparse input -------------------------------------
+
+# ``expand_csr`` builds each term of degree k of a row from its prefix of
+# degree k - 1 (the odometer's partial product): the fallback builds all the
+# terms of a degree at once from all those of the degree below, row by row
+# and in the same order, so each value is the same chain of products. Ranks
+# are integer sums: computed in wrapping int64 as the kernel's, from exact
+# binomials reduced modulo 2**64, they give the kernel's column indices.
+_UINT64_MASK = (1 << 64) - 1
+# NumPy calls per degree (a few microseconds each).
+_CALLS_PER_DEGREE = 30
+
+
+def _small_expand(
+    data, indices, indptr, n_features, min_degree, max_degree, interaction_only,
+    include_bias, block_offsets, binom, out_data, out_indices, out_indptr,
+):  # fmt: skip
+    if data.dtype != out_data.dtype:
+        return False
+    depth = max(max_degree, 1)
+    # each term's column indices are kept, up to depth of them, and the
+    # prefixes below min_degree are at most as many as its terms
+    work = out_data.shape[0] * depth * max(min_degree, 1)
+    n_stored = int(indptr[-1]) if indptr.shape[0] else 0
+    binomials = 0 if binom.shape[0] else (2 * n_stored + 1) * (depth - 1)
+    return (
+        work <= _SMALL_ELEMENTS
+        and binomials <= _SMALL_STEPS
+        and depth * _CALLS_PER_DEGREE <= _SMALL_CALLS
+    )
+
+
+def _binomial_counts(values, n_features, max_degree, interaction_only, binom):
+    """The kernel's binomials as a function ``counts(r, v)`` of arrays ``v``.
+
+    ``counts(r, v)`` is C(n - v + r, r + 1), or C(n - v, r + 1) for
+    interaction_only, in int64 modulo 2**64, for ``v`` among ``values``:
+    read from ``binom`` where the kernel reads it, else computed exactly.
+    """
+    if binom.shape[0]:
+
+        def counts(r, v):
+            return binom[n_features - v + (0 if interaction_only else r), r + 1]
+
+        return counts
+    known = np.unique(values)
+    table = np.zeros((max(max_degree, 1), known.shape[0]), dtype=np.uint64)
+    for r in range(1, max_degree):
+        extra = 0 if interaction_only else r
+        table[r] = [
+            math.comb(n_features - v + extra, r + 1) & _UINT64_MASK
+            for v in known.tolist()
+        ]
+    table = table.view(np.int64)
+
+    def counts(r, v):
+        return table[r, np.searchsorted(known, v)]
+
+    return counts
+
+
+def _expand(parents, limits, strict):
+    """The terms one factor longer, in order: each term's children.
+
+    A term whose last factor is at position ``p`` has one child for each
+    position from ``p + strict`` up to its limit. Returns the parent of each
+    child and the position of the child's new factor.
+    """
+    starts = parents + strict
+    n_children = np.maximum(limits - starts, 0)
+    parent = np.repeat(np.arange(parents.shape[0]), n_children)
+    first = np.cumsum(n_children) - n_children
+    position = np.arange(parent.shape[0]) + (starts - first)[parent]
+    return parent, position
+
+
+def _term_columns(columns, offset, strict, counts):
+    """Output column of each term from its input columns (one term a row)."""
+    k = columns.shape[1]
+    previous = np.zeros_like(columns)
+    previous[:, 1:] = columns[:, :-1] + strict
+    rank = np.zeros(columns.shape[0], dtype=np.int64)
+    for t in range(k - 1):
+        r = k - 1 - t
+        rank += counts(r, previous[:, t]) - counts(r, columns[:, t])
+    return offset + rank - previous[:, k - 1] + columns[:, k - 1]
+
+
+@_register("sknonlin._polynomial_sparse_kernels", _small_expand)
+def expand_csr(
+    data, indices, indptr, n_features, min_degree, max_degree, interaction_only,
+    include_bias, block_offsets, binom, out_data, out_indices, out_indptr,
+):  # fmt: skip
+    n_rows = indptr.shape[0] - 1
+    if n_rows <= 0:
+        return
+    strict = 1 if interaction_only else 0
+    row_starts = indptr[:-1].astype(np.int64)
+    row_ends = indptr[1:].astype(np.int64)
+    written = out_indptr[:n_rows].astype(np.int64)
+    if include_bias:
+        out_data[written] = 1
+        out_indices[written] = 0
+        written += 1
+    lowest = max(min_degree, 1)
+    stored = indices[: int(indptr[-1])].astype(np.int64)
+    counts = None
+    if max_degree >= 2:
+        counts = _binomial_counts(
+            np.concatenate([[0], stored, stored + strict]),
+            n_features, max_degree, interaction_only, binom,
+        )  # fmt: skip
+    # the terms of degree k: row, position of the last factor, the columns
+    # of all the factors, value
+    rows = np.arange(n_rows)
+    last = row_starts - strict
+    columns = np.zeros((n_rows, 0), dtype=np.int64)
+    values = np.ones(n_rows, dtype=data.dtype)
+    for k in range(1, max_degree + 1):
+        # below the lowest degree, only prefixes of a term of that degree
+        limits = row_ends[rows] - max(lowest - k, 0) * strict
+        parent, last = _expand(last, limits, strict)
+        rows = rows[parent]
+        columns = np.concatenate([columns[parent], stored[last, None]], axis=1)
+        values = values[parent] * data[last]
+        if k < lowest:
+            continue
+        n_terms = np.bincount(rows, minlength=n_rows)
+        # each row's terms of degree k follow those it has written so far
+        at = (written - (np.cumsum(n_terms) - n_terms))[rows] + np.arange(rows.size)
+        out_data[at] = values
+        out_indices[at] = _term_columns(columns, int(block_offsets[k]), strict, counts)
+        written += n_terms
+
+
 # -- activations --------------------------------------------------------------
 
 

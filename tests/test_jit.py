@@ -30,6 +30,7 @@ KERNEL_MODULES = [
     "sknonlin._activations",
     "sknonlin._perceptron_kernels",
     "sknonlin._polynomial_kernels",
+    "sknonlin._polynomial_sparse_kernels",
     "sknonlin._solvers",
     "sknonlin._two_layer_math",
 ]
@@ -132,6 +133,7 @@ def test_every_registered_fallback_is_checked_against_its_kernel():
             "sknonlin._polynomial_kernels.degree_starts",
             "sknonlin._polynomial_kernels.polynomial_features",
             "sknonlin._polynomial_kernels.monomial_rows",
+            "sknonlin._polynomial_sparse_kernels.expand_csr",
         }
         | CHECKED_FURTHER_BELOW
     )
@@ -265,6 +267,115 @@ def test_polynomial_kernels_overflow_alike_and_silently(dtype):
     args = rows()
     _kernel("sknonlin._polynomial_kernels", "monomial_rows").fallback(*args)
     assert np.isinf(args[-1]).any()
+
+
+def _canonical_csr(rng, n_rows, n_features, dtype, index_dtype, wide=False):
+    """Random CSR arrays: sorted unique columns, empty rows, stored zeros."""
+    n_columns = 10**9 if wide else n_features
+    rows = []
+    for i in range(n_rows):
+        m = 0 if i % 4 == 1 else int(rng.integers(0, min(n_features, 6) + 1))
+        if wide:
+            columns = np.unique(rng.integers(0, n_columns, m))
+        else:
+            columns = np.sort(rng.choice(n_features, m, replace=False))
+        rows.append(columns)
+    indptr = np.zeros(n_rows + 1, dtype=index_dtype)
+    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    indices = np.concatenate([np.zeros(0, dtype=np.int64), *rows])
+    data = _data(rng, indices.shape[0], dtype)
+    # stored zeros of both signs, whatever _data drew
+    data[::7] = 0.0
+    data[3::11] = -0.0
+    return data, indices.astype(index_dtype), indptr, n_columns
+
+
+def _expand_args(data, indices, indptr, n_columns, degrees, interaction_only,
+                 include_bias, table, out_index_dtype):  # fmt: skip
+    from sknonlin import _polynomial_sparse
+
+    min_degree, max_degree = degrees
+    offsets, _ = _polynomial_sparse.block_offsets(
+        n_columns, min_degree, max_degree, interaction_only, include_bias
+    )
+    lengths, nnz = _polynomial_sparse.row_lengths(
+        indptr, min_degree, max_degree, interaction_only, include_bias
+    )
+    out_indptr = np.zeros(indptr.shape[0], dtype=out_index_dtype)
+    np.cumsum(lengths, out=out_indptr[1:])
+    # built whatever the number of stored values, to run the kernel's lookups
+    binom = (
+        _polynomial_sparse.binomial_table(n_columns, 10**9, max_degree)
+        if table
+        else np.zeros((0, 0), dtype=np.int64)
+    )
+
+    def make_args():
+        return (
+            data.copy(), indices.copy(), indptr.copy(), n_columns, min_degree,
+            max_degree, interaction_only, include_bias,
+            np.asarray(offsets, dtype=np.int64), binom,
+            np.full(nnz, 7, dtype=data.dtype),
+            np.full(nnz, -3, dtype=out_index_dtype), out_indptr.copy(),
+        )  # fmt: skip
+
+    return make_args
+
+
+SPARSE_DEGREES = [(0, 0), (1, 1), (0, 2), (2, 2), (1, 3), (3, 3), (2, 4), (1, 4)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("degrees", SPARSE_DEGREES, ids=str)
+@pytest.mark.parametrize("interaction_only", [False, True])
+@pytest.mark.parametrize("include_bias", [False, True])
+@pytest.mark.parametrize("table", [False, True])
+def test_expand_csr(dtype, index_dtype, degrees, interaction_only, include_bias,
+                    table):  # fmt: skip
+    rng = np.random.default_rng(degrees[1] + 10 * interaction_only)
+    csr = _canonical_csr(rng, 23, 7, dtype, index_dtype)
+    make_args = _expand_args(*csr, degrees, interaction_only, include_bias, table,
+                             index_dtype)  # fmt: skip
+    _check_kernel("sknonlin._polynomial_sparse_kernels", "expand_csr", make_args)
+
+
+@pytest.mark.parametrize("degrees", [(1, 2), (2, 3), (3, 3)], ids=str)
+@pytest.mark.parametrize("interaction_only", [False, True])
+def test_expand_csr_on_a_billion_columns(degrees, interaction_only):
+    # ranks from binomials far beyond the number of stored values
+    rng = np.random.default_rng(degrees[0])
+    csr = _canonical_csr(rng, 9, 6, np.float64, np.int64, wide=True)
+    make_args = _expand_args(*csr, degrees, interaction_only, True, False, np.int64)
+    _check_kernel("sknonlin._polynomial_sparse_kernels", "expand_csr", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_expand_csr_overflows_alike_and_silently(dtype):
+    big = float(np.finfo(dtype).max) ** 0.4  # its third power overflows
+    data = np.array([big, -big, 2.0, big], dtype=dtype)
+    indices, indptr = np.array([0, 1, 2, 2]), np.array([0, 3, 3, 4])
+    make_args = _expand_args(data, indices, indptr, 3, (1, 3), False, True,
+                             False, np.int32)  # fmt: skip
+    _check_kernel("sknonlin._polynomial_sparse_kernels", "expand_csr", make_args)
+    args = make_args()
+    _kernel("sknonlin._polynomial_sparse_kernels", "expand_csr").fallback(*args)
+    assert np.isinf(args[10]).any()
+
+
+def test_expand_csr_small_inputs_are_those_of_a_first_call():
+    # 100 x 5 at degree 2 runs on the fallback; a large input, or an output
+    # of another dtype than the input, goes to the compiled kernel
+    entry = _kernel("sknonlin._polynomial_sparse_kernels", "expand_csr").fallback_entry
+    rng = np.random.default_rng(0)
+    small = _expand_args(*_canonical_csr(rng, 100, 5, np.float64, np.int32),
+                         (0, 2), False, True, False, np.int32)()  # fmt: skip
+    assert entry.small(*small)
+    mixed = (*small[:10], small[10].astype(np.float32), *small[11:])
+    assert not entry.small(*mixed)
+    large = _expand_args(*_canonical_csr(rng, 20_000, 5, np.float64, np.int32),
+                         (0, 3), False, True, False, np.int32)()  # fmt: skip
+    assert not entry.small(*large)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -603,6 +714,40 @@ def test_small_inputs_do_not_import_numba(tmp_path):
             sknonlin.Perceptron(max_iter=3).fit(Xd, X[:, 0] > 0).predict(Xd)
             y = np.argmax(X, axis=1)
             sknonlin.MulticlassPerceptron(max_iter=3).fit(Xd, y).predict(Xd)
+        print("numba" in sys.modules)
+    """
+    out = _run_fresh(
+        "import warnings; warnings.simplefilter('ignore')\n" + textwrap.dedent(code),
+        tmp_path,
+        SKNONLIN_BACKGROUND_COMPILE="0",
+    )
+    assert out.strip() == "False"
+
+
+def test_small_sparse_inputs_do_not_import_numba(tmp_path):
+    code = """
+        import sys
+        import numpy as np
+        from scipy import sparse
+        import sknonlin
+        from sknonlin import _jit
+        assert "numba" not in sys.modules, "imported by the package"
+        _jit._COMPILE_AFTER_S = float("inf")
+        X = np.random.default_rng(0).standard_normal((100, 5))
+        X[np.abs(X) < 1] = 0.0
+        for container in [sparse.csr_matrix, sparse.csc_matrix, sparse.csr_array]:
+            for dtype in [np.float32, np.float64]:
+                Xs = container(X.astype(dtype))
+                for degree in [1, 2, (2, 3), 4]:
+                    for interaction_only in [False, True]:
+                        poly = sknonlin.PolynomialFeatureMap(
+                            degree, interaction_only=interaction_only
+                        )
+                        poly.fit_transform(Xs)
+        wide = sparse.csr_array(X)
+        wide.indices = wide.indices.astype(np.int64)
+        wide.indptr = wide.indptr.astype(np.int64)
+        sknonlin.PolynomialFeatureMap(3, include_bias=False).fit_transform(wide)
         print("numba" in sys.modules)
     """
     out = _run_fresh(

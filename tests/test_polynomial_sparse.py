@@ -17,6 +17,7 @@ from sklearn.preprocessing import PolynomialFeatures
 
 from sknonlin import (
     PolynomialFeatureMap,
+    _jit,
     _polynomial,
     _polynomial_sparse,
     _polynomial_sparse_kernels,
@@ -309,6 +310,21 @@ def test_csc_output_counts_one_pointer_per_output_column(monkeypatch):
 # -- agreement with PolynomialFeatures ---------------------------------------
 
 
+@contextlib.contextmanager
+def _expand_on(path):
+    """Run the sparse kernel compiled, or on its no-compile fallback."""
+    kernel = _polynomial_sparse_kernels.expand_csr
+    with contextlib.ExitStack() as stack:
+        if path == "compiled":
+            stack.enter_context(mock.patch.object(kernel, "_ready", kernel.compiled))
+        else:
+            # however long the process has already run on fallbacks
+            stack.enter_context(mock.patch.object(_jit, "_fallback_seconds", [-1e9]))
+            stack.enter_context(mock.patch.object(kernel, "_ready", None))
+            stack.enter_context(mock.patch.object(kernel, "_scheduled", True))
+        yield
+
+
 @st.composite
 def _sparse_case(draw):
     n_samples = draw(st.integers(1, 6))
@@ -355,17 +371,21 @@ def _sparse_case(draw):
     "1.9",
     reason="the oracle returns the sparse container type sparse_interface asks for",
 )
+@pytest.mark.parametrize("path", ["fallback", "compiled"])
 @settings(max_examples=150, deadline=None)
 @given(_sparse_case())
-def test_sparse_output_equals_polynomial_features(case):
+def test_sparse_output_equals_polynomial_features(path, case):
     X, params, interface, computed_binomials = case
     with contextlib.ExitStack() as stack:
         stack.enter_context(sklearn.config_context(sparse_interface=interface))
         if not computed_binomials:
             stack.enter_context(mock.patch.object(*ALWAYS_TABLE))
+        stack.enter_context(_expand_on(path))
         reference = PolynomialFeatures(**params).fit(X)
         transformer = PolynomialFeatureMap(**params).fit(X)
         actual = transformer.transform(X)
+        # the fallback served the call: nothing was compiled meanwhile
+        assert _polynomial_sparse_kernels.expand_csr.is_ready == (path == "compiled")
         assert actual.format == X.format
         assert isinstance(actual, sparse.sparray) == (interface == "sparray")
         if reference.n_output_features_ == 0:
