@@ -3,8 +3,7 @@
 scikit-learn changes its private helpers between releases. Every private
 scikit-learn name the package uses is imported here and nowhere else, so that
 such a change is handled in this module alone; a test fails if another module
-imports one. Names that the maintained ``sklearn-compat`` package provides come
-from it, the rest straight from scikit-learn.
+imports one.
 
 The estimator modules import these under scikit-learn's own names, e.g.
 ``from sknonlin._compat import Interval, StrOptions, _fit_context``.
@@ -12,6 +11,12 @@ The estimator modules import these under scikit-learn's own names, e.g.
 
 import numpy as np
 import sklearn
+
+# Straight from scikit-learn (every supported release has it): the
+# ``sklearn-compat`` package re-exports the same function, but importing it
+# loads scikit-learn's test machinery and pytest, a third of a second at
+# ``import sknonlin``.
+from sklearn.base import _fit_context
 
 # imported with the package, so that the OpenMP runtime it loads is there for
 # threadpoolctl to limit before a transform first asks it for its thread count
@@ -27,7 +32,6 @@ from sklearn.utils.validation import _check_feature_names_in
 from sklearn.utils.validation import (
     _check_sample_weight as _sklearn_check_sample_weight,
 )
-from sklearn_compat.base import _fit_context
 
 #: The installed scikit-learn version, without any ``.dev``/``rc`` suffix.
 SKLEARN_VERSION = parse_version(parse_version(sklearn.__version__).base_version)

@@ -2,6 +2,8 @@
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -267,3 +269,18 @@ def test_min_versions_pin_every_declared_floor():
         floor = _release(floor)
         assert pin >= floor, name
         assert pin[: min(len(floor), 2)] == floor[:2], name
+
+
+def test_importing_the_package_leaves_the_test_machinery_out():
+    # a user's process pays for what it uses: neither pytest nor
+    # scikit-learn's estimator checks come with ``import sknonlin``
+    code = (
+        "import sys, sknonlin\n"
+        "loaded = [m for m in ('pytest', 'sklearn.utils.estimator_checks',"
+        " 'sklearn.utils._testing') if m in sys.modules]\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
