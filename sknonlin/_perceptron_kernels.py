@@ -7,9 +7,9 @@ accumulators are float64.
 
 Scores are sums of products computed in the dtype of ``X`` and accumulated in
 float64, feature by feature, in the order the features are stored; the
-intercept is added last. The binary kernels decide the sign of that sum to the
-bit while adding the products in a faster, reordered way most of the time (see
-``_sign_is_certain``).
+intercept is added last. The dense binary kernel decides the sign of that sum
+to the bit while adding the products in a faster, reordered way most of the
+time (see ``_sign_is_certain``); the sparse kernels add them in order.
 
 A mistake moves the weights by a step ``u`` computed in float64 (the step
 size times the sample's weight, and its sign for the binary perceptron). Each
@@ -20,7 +20,9 @@ intercepts take ``u`` itself. A score that is not finite stops the epoch and is
 reported to the caller, which refuses the fit.
 
 The epochs take ``prefetch=True`` when ``order`` is shuffled: rows are then
-fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``).
+fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``). With
+``prefetch=False`` the binary sparse epoch fetches the weights ahead instead
+(see ``_COEF_AHEAD``).
 
 Averaging is lazy: with ``t`` the number of steps taken before the current
 sample, an update ``Δ`` of the weights is also added, scaled by ``t``, to an
@@ -44,6 +46,12 @@ _UNROLL = 4
 # the outer loop only keeps the per-sample loop as fast as without it.)
 _PREFETCH_AHEAD = 8
 _PREFETCH_LINES = 16
+
+# Rows visited in stored order read their weights at scattered places: when
+# the weights outgrow the cache, each read would wait on memory. The sparse
+# epochs then prefetch the weight of the stored value this many positions
+# ahead (far enough to arrive in time, near enough to stay in cache).
+_COEF_AHEAD = 48
 
 # Array elements between two prefetches: a 64-byte cache line of float64 (a
 # constant step keeps the loop cheap; smaller dtypes are fetched twice).
@@ -132,12 +140,21 @@ def _dot_sequential_dense(coef, X, i):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _dot_sequential_csr(coef, data, indices, start, end):
-    """``coef · x`` over the stored entries ``start:end``, left to right."""
-    s = 0.0
-    for k in range(start, end):
-        s += coef[_column(indices[k])] * data[k]
-    return s
+def _row_span(indptr, i):
+    """Positions ``start, end`` of the stored values of row ``i``, unsigned.
+
+    ``indptr`` was checked to start at 0, never decrease and end within the
+    stored values before any kernel runs. Unsigned positions index ``data``
+    and ``indices`` without numba's test for negative indices, which costs a
+    fifth of a sparse epoch.
+    """
+    return np.uint64(indptr[i]), np.uint64(indptr[i + 1])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _last_stored(indptr):
+    """Position of the last stored value (unused when there is none)."""
+    return np.uint64(indptr[indptr.shape[0] - 1]) - np.uint64(1)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -166,34 +183,6 @@ def _dot_and_abs_dense(coef, X, i):
         s0 += p0
         a0 += abs(p0)
         j += 1
-    return (s0 + s1) + (s2 + s3), (a0 + a1) + (a2 + a3)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _dot_and_abs_csr(coef, data, indices, start, end):
-    """``coef · x`` and ``Σ |coef_j x_j|`` over ``start:end``, reordered."""
-    s0 = s1 = s2 = s3 = 0.0
-    a0 = a1 = a2 = a3 = 0.0
-    k = start
-    while k + _UNROLL <= end:
-        p0 = coef[_column(indices[k])] * data[k]
-        p1 = coef[_column(indices[k + 1])] * data[k + 1]
-        p2 = coef[_column(indices[k + 2])] * data[k + 2]
-        p3 = coef[_column(indices[k + 3])] * data[k + 3]
-        s0 += p0
-        s1 += p1
-        s2 += p2
-        s3 += p3
-        a0 += abs(p0)
-        a1 += abs(p1)
-        a2 += abs(p2)
-        a3 += abs(p3)
-        k += _UNROLL
-    while k < end:
-        p0 = coef[_column(indices[k])] * data[k]
-        s0 += p0
-        a0 += abs(p0)
-        k += 1
     return (s0 + s1) + (s2 + s3), (a0 + a1) + (a2 + a3)
 
 
@@ -321,43 +310,52 @@ def binary_epoch_csr(
     avg_coef,
     avg_intercept,
     t,
-    track_loss,
-    unit_roundoff,
-    underflow,
 ):
     """One epoch of the binary perceptron on CSR ``X``.
 
-    Same rule and return values as ``binary_epoch_dense``; only the stored
-    entries of each row are read and updated.
+    Same rule and return values as ``binary_epoch_dense`` with
+    ``track_loss=True``; only the stored entries of each row are read and
+    updated. The margin is added left to right, in the order the entries
+    are stored: the time of a sparse epoch goes to fetching the scattered
+    weights, not to the additions, so the reordered sum of the dense kernel
+    would not pay here, and the loss of the exact margins costs nothing.
     """
     n_samples = order.shape[0]
     mistakes = 0
     loss = 0.0
     step = np.empty(1, dtype=coef.dtype)
+    # Rows visited in stored order: the weights of the stored values ``ahead``
+    # positions further on (at most ``last``) are those of this row or of the
+    # next ones; prefetch them.
+    ahead = np.uint64(0 if prefetch else _COEF_AHEAD)
+    last = _last_stored(indptr)
     block_size = _block_size(data.shape[0] // max(1, n_samples))
     for block in range(0, n_samples, block_size):
         if prefetch:
-            ahead = block + _PREFETCH_AHEAD
-            _prefetch_csr_rows(data, indices, indptr, order, ahead, ahead + block_size)
+            pos_ahead = block + _PREFETCH_AHEAD
+            _prefetch_csr_rows(
+                data, indices, indptr, order, pos_ahead, pos_ahead + block_size
+            )
         for pos in range(block, min(block + block_size, n_samples)):
             i = order[pos]
-            start = indptr[i]
-            end = indptr[i + 1]
-            s, abs_sum = _dot_and_abs_csr(coef, data, indices, start, end)
+            start, end = _row_span(indptr, i)
+            # The margin, left to right. Written out here: inlined into this
+            # loop, a helper taking the arrays would make numba count
+            # references to them at every row, which costs more than the sum.
+            s = 0.0
+            if ahead > 0:
+                for k in range(start, end):
+                    _prefetch(coef, _column(indices[min(k + ahead, last)]))
+                    s += coef[_column(indices[k])] * data[k]
+            else:
+                for k in range(start, end):
+                    s += coef[_column(indices[k])] * data[k]
             p = s + intercept
-            sequential = False
-            if not _sign_is_certain(p, abs_sum, end - start, unit_roundoff, underflow):
-                p = _dot_sequential_csr(coef, data, indices, start, end) + intercept
-                sequential = True
             if not np.isfinite(p):
                 return intercept, avg_intercept, t, mistakes, loss, pos
             z = p * y[i]
             if z <= 0.0:
-                if track_loss:
-                    if not sequential:
-                        p = _dot_sequential_csr(coef, data, indices, start, end)
-                        z = (p + intercept) * y[i]
-                    loss += 0.0 - z
+                loss += 0.0 - z
                 u = _weight_update(eta0, y[i], sample_weight[i])
                 if u != 0.0:
                     step[0] = u

@@ -21,7 +21,11 @@ from sklearn.utils.validation import check_is_fitted
 from sknonlin import MulticlassPerceptron, Perceptron, PolynomialFeatureMap
 from sknonlin import _perceptron as _perceptron_module
 from sknonlin._callbacks import CALLBACKS_AVAILABLE
-from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
+from sknonlin._perceptron_kernels import (
+    binary_epoch_csr,
+    binary_epoch_dense,
+    shuffled_order,
+)
 
 ESTIMATORS = [Perceptron, MulticlassPerceptron]
 
@@ -360,6 +364,71 @@ def test_sparse_and_dense_give_the_same_bits(Estimator, dtype):
     np.testing.assert_array_equal(dense.coef_, sparse.coef_)
     np.testing.assert_array_equal(dense.intercept_, sparse.intercept_)
     assert dense.mistakes_ == sparse.mistakes_
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("in_order", [True, False])
+@pytest.mark.parametrize("average", [False, True])
+def test_sparse_epoch_equals_dense_epoch_with_its_loss(dtype, in_order, average):
+    # Every output of the sparse epoch, the summed loss included, is the
+    # dense epoch's (with track_loss) to the bit, epoch after epoch; in order
+    # the sparse epoch prefetches weights far ahead, across rows.
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((70, 130)) * np.exp(rng.uniform(-3, 3, (70, 130)))
+    X[rng.random(X.shape) < 0.7] = 0.0
+    X[5] = 0.0  # an empty row
+    X = X.astype(dtype)
+    y = rng.choice([-1.0, 1.0], 70).astype(dtype)
+    sample_weight = rng.choice([0.0, 0.5, 1.0, 3.0], 70).astype(dtype)
+    Xs = sp.csr_matrix(X)
+    rounding = (
+        float(np.finfo(dtype).eps) / 2,
+        float(np.finfo(dtype).smallest_subnormal) / 2,
+    )
+    state = {}
+    for name in ("dense", "csr"):
+        state[name] = [np.zeros(130, dtype=dtype), 0.0, np.zeros(130), 0.0, 0.0]
+    for _ in range(4):
+        order = np.arange(70) if in_order else rng.permutation(70)
+        results = {}
+        for name, head, tail in (
+            ("dense", (X,), (True, *rounding)),
+            ("csr", (Xs.data, Xs.indices, Xs.indptr), ()),
+        ):
+            coef, intercept, avg_coef, avg_intercept, t = state[name]
+            out = (binary_epoch_dense if name == "dense" else binary_epoch_csr)(
+                *head, y, sample_weight, 0.75, order, not in_order, coef,
+                intercept, True, average, avg_coef, avg_intercept, t, *tail,
+            )  # fmt: skip
+            state[name][1], state[name][3], state[name][4] = out[0], out[1], out[2]
+            results[name] = out
+        assert results["dense"][3] > 0  # mistakes, with a loss to sum
+        assert results["dense"][5] == -1
+        for a, b in zip(results["dense"], results["csr"], strict=True):
+            assert np.float64(a).tobytes() == np.float64(b).tobytes(), (a, b)
+        for a, b in zip(state["dense"], state["csr"], strict=True):
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_sparse_and_dense_stop_alike_on_the_loss(dtype, shuffle):
+    # The tol rule reads the summed loss of each epoch: the sparse kernel's
+    # must be the dense kernel's to the bit, or the two stop apart.
+    X, y = _linear_data(n_samples=150, n_features=12, noise=0.3, seed=8)
+    X[np.abs(X) < 0.6] = 0.0
+    X = X.astype(dtype)
+    params = dict(shuffle=shuffle, random_state=3, max_iter=60, tol=1e-4,
+                  n_iter_no_change=3)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dense = Perceptron(**params).fit(X, y)
+        sparse = Perceptron(**params).fit(sp.csr_matrix(X), y)
+    assert 3 < dense.n_iter_ < 60
+    assert sparse.n_iter_ == dense.n_iter_
+    assert sparse.mistakes_ == dense.mistakes_
+    np.testing.assert_array_equal(sparse.coef_, dense.coef_)
+    np.testing.assert_array_equal(sparse.intercept_, dense.intercept_)
 
 
 # -- averaged perceptron ----------------------------------------------------------
