@@ -543,7 +543,8 @@ class _BasePerceptron(
                     f"shape ({n_rows},)."
                 )
             intercept[...] = given.reshape(n_rows)
-        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+        given = coef_init is not None or intercept_init is not None
+        if given and not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
             raise ValueError("coef_init and intercept_init must be finite.")
         return coef, intercept
 
