@@ -21,8 +21,8 @@ reported to the caller, which refuses the fit.
 
 The epochs take ``prefetch=True`` when ``order`` is shuffled: rows are then
 fetched into cache a few samples ahead (see ``_PREFETCH_AHEAD``). With
-``prefetch=False`` the binary sparse epoch fetches the weights ahead instead
-(see ``_COEF_AHEAD``).
+``prefetch=False`` the sparse epochs fetch the weights ahead instead (see
+``_COEF_AHEAD``).
 
 Averaging is lazy: with ``t`` the number of steps taken before the current
 sample, an update ``Δ`` of the weights is also added, scaled by ``t``, to an
@@ -505,17 +505,23 @@ def multiclass_epoch_csr(
     step = np.empty(1, dtype=coef.dtype)
     mistakes = 0
     loss = 0.0
+    # As in binary_epoch_csr: prefetch weights ahead when rows are in order.
+    ahead = np.uint64(0 if prefetch else _COEF_AHEAD)
+    last = _last_stored(indptr)
     block_size = _block_size(data.shape[0] // max(1, n_samples))
     for block in range(0, n_samples, block_size):
         if prefetch:
-            ahead = block + _PREFETCH_AHEAD
-            _prefetch_csr_rows(data, indices, indptr, order, ahead, ahead + block_size)
+            pos_ahead = block + _PREFETCH_AHEAD
+            _prefetch_csr_rows(
+                data, indices, indptr, order, pos_ahead, pos_ahead + block_size
+            )
         for pos in range(block, min(block + block_size, n_samples)):
             i = order[pos]
-            start = indptr[i]
-            end = indptr[i + 1]
+            start, end = _row_span(indptr, i)
             scores[:] = 0.0
             for p in range(start, end):
+                if ahead > 0:
+                    _prefetch(coef, (_column(indices[min(p + ahead, last)]), 0))
                 j = _column(indices[p])
                 x_ij = data[p]
                 for k in range(n_classes):
