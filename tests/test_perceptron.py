@@ -719,6 +719,37 @@ def test_string_labels_and_decision_sign():
     np.testing.assert_array_equal(clf.predict(X), np.where(scores > 0, "dog", "cat"))
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        np.array([7, -3, 12]),
+        np.array([2.0, -0.0, 1e9]),
+        np.array(["b", "a", "c"]),
+        np.array(["b", "a", "c"], dtype=object),
+    ],
+)
+def test_labels_of_any_kind_train_as_their_sorted_positions(names):
+    # Each label trains as its position among the sorted classes, whatever
+    # the labels are; the predictions give the labels back.
+    X, y = _linear_data(n_samples=90, n_features=4, n_classes=3, seed=24)
+    labels = names[y]
+    order = np.argsort(names)
+    position = np.empty(3, dtype=int)
+    position[order] = np.arange(3)
+    ours = _quiet_fit(MulticlassPerceptron(random_state=0), X, labels)
+    reference = _quiet_fit(MulticlassPerceptron(random_state=0), X, position[y])
+    np.testing.assert_array_equal(ours.classes_, names[order])
+    np.testing.assert_array_equal(ours.coef_, reference.coef_)
+    np.testing.assert_array_equal(ours.predict(X), names[order][reference.predict(X)])
+    # -0.0 and 0.0 are one class
+    if names.dtype == float:
+        signed = np.where(labels == -0.0, 0.0, labels)
+        signed[::2] = labels[::2]
+        again = _quiet_fit(MulticlassPerceptron(random_state=0), X, signed)
+        assert again.classes_.size == 3
+        np.testing.assert_array_equal(again.coef_, reference.coef_)
+
+
 def test_averaged_multiclass_beats_sklearn_on_digits():
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
