@@ -978,13 +978,7 @@ class Perceptron(_BasePerceptron):
                 *state.penalty.kernel_args(),
             )
         else:
-            if sp.issparse(X):
-                # The sparse epoch adds each margin in order: it needs no
-                # bound on the error of a reordered sum, and sums the loss.
-                epoch, tail = binary_epoch_csr, ()
-            else:
-                rounding = _rounding_constants(X.dtype)
-                epoch, tail = binary_epoch_dense, (track_loss, *rounding)
+            epoch = binary_epoch_csr if sp.issparse(X) else binary_epoch_dense
             intercept, avg_intercept, t, mistakes, loss, bad = epoch(
                 *head,
                 state.coef[:, 0],
@@ -994,7 +988,8 @@ class Perceptron(_BasePerceptron):
                 avg_coef[:, 0],
                 avg_intercept,
                 float(state.t),
-                *tail,
+                track_loss,
+                *_rounding_constants(X.dtype),
             )
         state.intercept[0] = intercept
         if self.average:

@@ -327,10 +327,16 @@ def test_multiclass_integer_ties_match_python_transcription():
     np.testing.assert_array_equal(clf.intercept_, b)
 
 
-def _one_step(coef, x, y):
-    """Run the dense binary kernel on one sample; return the mistake count."""
-    *_, mistakes, _, bad = binary_epoch_dense(
-        np.array([x]), np.array([y]), np.ones(1), 1.0, np.zeros(1, dtype=np.intp),
+def _one_step(coef, x, y, sparse=False):
+    """Run a binary kernel on one sample; return the mistake count."""
+    head = (np.array([x]),)
+    if sparse:
+        # every value stored, zeros too, so that all eight terms are added
+        indices = np.arange(len(x), dtype=np.int32)
+        head = (np.array(x, dtype=float), indices, np.array([0, len(x)], np.int32))
+    kernel = binary_epoch_csr if sparse else binary_epoch_dense
+    *_, mistakes, _, bad = kernel(
+        *head, np.array([y]), np.ones(1), 1.0, np.zeros(1, dtype=np.intp),
         False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, False, 2.0**-53,
         2.0**-1075,
     )  # fmt: skip
@@ -338,17 +344,18 @@ def _one_step(coef, x, y):
     return mistakes
 
 
-def test_fast_margin_keeps_the_sign_of_the_sequential_sum():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fast_margin_keeps_the_sign_of_the_sequential_sum(sparse):
     # Added left to right, the 1 is absorbed by 1e17 and the margin is 0: a
     # mistake. Added in the kernel's reordered way, 1e17 cancels first and the
     # margin would be 1: no mistake.
     coef = np.array([1e17, 1.0, 0.0, 0.0, -1e17, 0.0, 0.0, 0.0])
-    assert _one_step(coef, np.ones(8), 1.0) == 1
+    assert _one_step(coef, np.ones(8), 1.0, sparse) == 1
     np.testing.assert_array_equal(coef, [1e17 + 1, 2.0, 1, 1, -1e17 + 1, 1, 1, 1])
     # Far from a tie, the reordered sum decides: margin 28 is right for +1 ...
-    assert _one_step(np.arange(8.0), np.ones(8), 1.0) == 0
+    assert _one_step(np.arange(8.0), np.ones(8), 1.0, sparse) == 0
     # ... and wrong for -1.
-    assert _one_step(np.arange(8.0), np.ones(8), -1.0) == 1
+    assert _one_step(np.arange(8.0), np.ones(8), -1.0, sparse) == 1
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -373,8 +380,8 @@ def test_sparse_and_dense_give_the_same_bits(Estimator, dtype, shuffle):
 @pytest.mark.parametrize("average", [False, True])
 def test_sparse_epoch_equals_dense_epoch_with_its_loss(dtype, in_order, average):
     # Every output of the sparse epoch, the summed loss included, is the
-    # dense epoch's (with track_loss) to the bit, epoch after epoch; in order
-    # the sparse epoch prefetches weights far ahead, across rows.
+    # dense epoch's to the bit, epoch after epoch; in order the sparse epoch
+    # prefetches weights far ahead, across rows.
     rng = np.random.default_rng(9)
     X = rng.standard_normal((70, 130)) * np.exp(rng.uniform(-3, 3, (70, 130)))
     X[rng.random(X.shape) < 0.7] = 0.0
@@ -395,7 +402,7 @@ def test_sparse_epoch_equals_dense_epoch_with_its_loss(dtype, in_order, average)
         results = {}
         for name, head, tail in (
             ("dense", (X,), (True, *rounding)),
-            ("csr", (Xs.data, Xs.indices, Xs.indptr), ()),
+            ("csr", (Xs.data, Xs.indices, Xs.indptr), (True, *rounding)),
         ):
             coef, intercept, avg_coef, avg_intercept, t = state[name]
             out = (binary_epoch_dense if name == "dense" else binary_epoch_csr)(
