@@ -679,6 +679,79 @@ def binary_epoch_dense(
     return intercept, avg_intercept, t, mistakes, loss, bad
 
 
+def _small_sparse_epoch(data, indices, indptr, y, sample_weight, eta0, order,
+                        prefetch, coef, *args):  # fmt: skip
+    # one Python step per visited row and per stored value
+    same_dtype = data.dtype == coef.dtype and data.dtype in (np.float32, np.float64)
+    steps = order.shape[0] + indptr.shape[0] + int(indptr[-1])
+    return same_dtype and steps <= _SMALL_STEPS
+
+
+def _rows(data, indices, indptr):
+    """A function giving a row's stored column indices and values (as lists)."""
+    cols, vals, bounds = indices.tolist(), data.tolist(), indptr.tolist()
+
+    def row(i):
+        start, end = bounds[i], bounds[i + 1]
+        return cols[start:end], vals[start:end]
+
+    return row
+
+
+@_register("sknonlin._perceptron_kernels", _small_sparse_epoch)
+def binary_epoch_csr(
+    data, indices, indptr, y, sample_weight, eta0, order, prefetch, coef, intercept,
+    fit_intercept, average, avg_coef, avg_intercept, t, track_loss, unit_roundoff,
+    underflow,
+):  # fmt: skip
+    # binary_epoch_dense on the stored values of each row, in stored order; a
+    # column stored twice in a row is updated twice, one rounding each time.
+    rnd = _rounding(data.dtype)
+    row = _rows(data, indices, indptr)
+    labels, weights = y.tolist(), sample_weight.tolist()
+    w = coef.tolist()
+    acc = avg_coef.tolist() if average else None
+    intercept, avg_intercept, t = float(intercept), float(avg_intercept), float(t)
+    eta0 = float(eta0)
+    mistakes, loss, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        cols, x = row(i)
+        products = rnd([w[j] * x_j for j, x_j in zip(cols, x, strict=True)])
+        s, abs_sum = _dot_and_abs(products)
+        p = s + intercept
+        sequential = False
+        if not _sign_is_certain(p, abs_sum, len(cols), unit_roundoff, underflow):
+            p = _sequential(products) + intercept
+            sequential = True
+        if not math.isfinite(p):
+            bad = pos
+            break
+        z = p * labels[i]
+        if z <= 0.0:
+            if track_loss:
+                if not sequential:
+                    z = (_sequential(products) + intercept) * labels[i]
+                loss += 0.0 - z
+            u = (eta0 * labels[i]) * weights[i]
+            if u != 0.0:
+                c = rnd([u])[0]
+                for j, x_j in zip(cols, x, strict=True):
+                    w[j] = rnd([w[j] + x_j * c])[0]
+                if fit_intercept:
+                    intercept += u
+                if average:
+                    for j, x_j in zip(cols, x, strict=True):
+                        acc[j] += t * (x_j * c)
+                    if fit_intercept:
+                        avg_intercept += t * u
+                mistakes += 1
+        t += 1.0
+    coef[:] = w
+    if average:
+        avg_coef[:] = acc
+    return intercept, avg_intercept, t, mistakes, loss, bad
+
+
 def _argmax_first(scores):
     best = 0
     for k in range(1, len(scores)):
@@ -696,6 +769,66 @@ def _scores(w, x, b, rnd):
         for k in range(n_classes):
             scores[k] += products[k]
     return [scores[k] + b[k] for k in range(n_classes)]
+
+
+def _sparse_scores(w, cols, x, b, rnd):
+    """``_scores`` over the stored values of a row, in stored order."""
+    n_classes = len(b)
+    scores = [0.0] * n_classes
+    for j, x_j in zip(cols, x, strict=True):
+        products = rnd([w_jk * x_j for w_jk in w[j]])
+        for k in range(n_classes):
+            scores[k] += products[k]
+    return [scores[k] + b[k] for k in range(n_classes)]
+
+
+@_register("sknonlin._perceptron_kernels", _small_sparse_epoch)
+def multiclass_epoch_csr(
+    data, indices, indptr, y, sample_weight, eta0, order, prefetch, coef, intercept,
+    fit_intercept, average, avg_coef, avg_intercept, t,
+):  # fmt: skip
+    rnd = _rounding(data.dtype)
+    row = _rows(data, indices, indptr)
+    labels, weights = y.tolist(), sample_weight.tolist()
+    w, b = coef.tolist(), intercept.tolist()
+    acc = avg_coef.tolist() if average else None
+    acc_b = avg_intercept.tolist() if average else None
+    eta0, t = float(eta0), float(t)
+    mistakes, loss, bad = 0, 0.0, -1
+    for pos, i in enumerate(order.tolist()):
+        cols, x = row(i)
+        scores = _sparse_scores(w, cols, x, b, rnd)
+        if not all(map(math.isfinite, scores)):
+            bad = pos
+            break
+        y_hat, y_i = _argmax_first(scores), labels[i]
+        if y_hat != y_i:
+            loss += scores[y_hat] - scores[y_i]
+            u = eta0 * weights[i]
+            if u != 0.0:
+                c = rnd([u])[0]
+                for j, x_j in zip(cols, x, strict=True):
+                    w_j = w[j]
+                    w_j[y_hat], w_j[y_i] = rnd(
+                        [w_j[y_hat] - x_j * c, w_j[y_i] + x_j * c]
+                    )
+                    if average:
+                        acc[j][y_hat] -= t * (x_j * c)
+                        acc[j][y_i] += t * (x_j * c)
+                if fit_intercept:
+                    b[y_hat] -= u
+                    b[y_i] += u
+                    if average:
+                        acc_b[y_hat] -= t * u
+                        acc_b[y_i] += t * u
+                mistakes += 1
+        t += 1.0
+    coef[...] = w
+    intercept[...] = b
+    if average:
+        avg_coef[...] = acc
+        avg_intercept[...] = acc_b
+    return t, mistakes, loss, bad
 
 
 @_register("sknonlin._perceptron_kernels", _small_perceptron_epoch)

@@ -543,7 +543,8 @@ class _BasePerceptron(
                     f"shape ({n_rows},)."
                 )
             intercept[...] = given.reshape(n_rows)
-        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+        given = coef_init is not None or intercept_init is not None
+        if given and not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
             raise ValueError("coef_init and intercept_init must be finite.")
         return coef, intercept
 
@@ -620,9 +621,12 @@ class _BasePerceptron(
                 )
             classes_ = self.classes_
         elif classes is None:
-            classes_, y_index = np.unique(y, return_inverse=True)
+            # Not np.unique(y, return_inverse=True): it sorts every label,
+            # which costs milliseconds on 20,000 labels of two classes, while
+            # finding each label among the few sorted classes is quick.
+            classes_ = np.unique(y)
             self._check_n_classes(classes_.size)
-            return classes_, y_index
+            return classes_, np.searchsorted(classes_, y)
         else:
             classes_ = np.unique(classes)
             self._check_n_classes(classes_.size)

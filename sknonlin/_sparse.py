@@ -82,7 +82,10 @@ def check_compressed_structure(X):
             f"{min(indices.shape[0], data.shape[0])} stored values."
         )
     stored = indices[:nnz]
-    if nnz and (int(stored.min()) < 0 or int(stored.max()) >= n_minor):
+    # Read as unsigned, a negative index is larger than any valid one: one
+    # pass over the indices finds both kinds of index out of range.
+    unsigned = stored.view(stored.dtype.str.replace("i", "u"))
+    if nnz and int(unsigned.max()) >= n_minor:
         axis = "column" if fmt == "csr" else "row"
         raise ValueError(
             f"The {fmt.upper()} matrix has {axis} indices outside [0, {n_minor})."

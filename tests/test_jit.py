@@ -12,10 +12,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
 
 from sknonlin import (
     MulticlassPerceptron,
@@ -130,6 +132,8 @@ def test_every_registered_fallback_is_checked_against_its_kernel():
             "sknonlin._perceptron_kernels.shuffled_order",
             "sknonlin._perceptron_kernels.binary_epoch_dense",
             "sknonlin._perceptron_kernels.multiclass_epoch_dense",
+            "sknonlin._perceptron_kernels.binary_epoch_csr",
+            "sknonlin._perceptron_kernels.multiclass_epoch_csr",
             "sknonlin._polynomial_kernels.degree_starts",
             "sknonlin._polynomial_kernels.polynomial_features",
             "sknonlin._polynomial_kernels.monomial_rows",
@@ -537,6 +541,120 @@ def test_binary_epoch_dense_on_uncertain_margins(dtype):
     _check_kernel("sknonlin._perceptron_kernels", "binary_epoch_dense", make_args)
 
 
+def _csr(rng, n, d, dtype):
+    """A CSR structure of random rows: unsorted columns, a column stored twice
+    in a row, stored zeros and empty rows."""
+    cols, vals, indptr = [], [], [0]
+    for _ in range(n):
+        k = int(rng.integers(0, d + 3))
+        cols += rng.integers(0, d, k).tolist()
+        vals += _data(rng, k, dtype).tolist()
+        indptr.append(len(cols))
+    return (
+        np.array(vals, dtype=dtype),
+        np.array(cols, dtype=np.int32),
+        np.array(indptr, dtype=np.int32),
+    )
+
+
+def _csr_epoch_args(rng, dtype, n_classes, average, fit_intercept, binary, corrupt,
+                    in_order):  # fmt: skip
+    n, d = 60, 7
+    data, indices, indptr = _csr(rng, n, d, dtype)
+    if corrupt:
+        # a margin that is not finite stops the epoch (row 37 or the first
+        # row after it that stores a value)
+        data[indptr[37]] = np.inf
+    order = np.arange(n) if in_order else rng.permutation(n)
+    sw = rng.uniform(0, 2, n).astype(dtype)
+    sw[2] = 0
+    head = (data, indices, indptr)
+    if binary:
+        y = rng.choice([-1.0, 1.0], n).astype(dtype)
+        coef = _data(rng, d, dtype)
+        avg = _data(rng, d, np.float64)
+        info = np.finfo(dtype)
+        tail = (float(info.eps) / 2, float(info.smallest_subnormal) / 2)
+
+        def make_args(track_loss):
+            return (
+                *head, y, sw, 0.7, order, not in_order, coef.copy(),
+                np.float64(0.25), fit_intercept, average, avg.copy(), 1.5, 3.0,
+                track_loss, *tail,
+            )  # fmt: skip
+
+        return make_args
+    y = rng.integers(0, n_classes, n).astype(np.intp)
+    coef = _data(rng, (d, n_classes), dtype)
+    intercept = rng.standard_normal(n_classes)
+    avg_coef = _data(rng, (d, n_classes), np.float64)
+    avg_intercept = rng.standard_normal(n_classes)
+
+    def make_args():
+        return (
+            *head, y, sw, 0.7, order, not in_order, coef.copy(), intercept.copy(),
+            fit_intercept, average, avg_coef.copy(), avg_intercept.copy(), 4.0,
+        )  # fmt: skip
+
+    return make_args
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("track_loss", [False, True])
+@pytest.mark.parametrize("corrupt", [False, True])
+@pytest.mark.parametrize("in_order", [False, True])
+def test_binary_epoch_csr(dtype, average, fit_intercept, track_loss, corrupt,
+                          in_order):  # fmt: skip
+    rng = np.random.default_rng(6)
+    make_args = _csr_epoch_args(rng, dtype, 2, average, fit_intercept, True, corrupt,
+                                in_order)  # fmt: skip
+    _check_kernel(
+        "sknonlin._perceptron_kernels",
+        "binary_epoch_csr",
+        lambda: make_args(track_loss),
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("corrupt", [False, True])
+@pytest.mark.parametrize("in_order", [False, True])
+def test_multiclass_epoch_csr(dtype, average, fit_intercept, n_classes, corrupt,
+                              in_order):  # fmt: skip
+    rng = np.random.default_rng(7)
+    make_args = _csr_epoch_args(rng, dtype, n_classes, average, fit_intercept,
+                                False, corrupt, in_order)  # fmt: skip
+    _check_kernel("sknonlin._perceptron_kernels", "multiclass_epoch_csr", make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_epoch_csr_on_uncertain_margins(dtype):
+    # as test_binary_epoch_dense_on_uncertain_margins, on the rows stored as
+    # CSR: near-zero margins take the sequential sum
+    rng = np.random.default_rng(8)
+    n, d = 50, 9
+    X = rng.standard_normal((n, d)).astype(dtype)
+    coef = rng.standard_normal(d).astype(dtype)
+    X[:, -1] = (-(X[:, :-1] @ coef[:-1].astype(np.float64)) / coef[-1]).astype(dtype)
+    Xs = sparse.csr_matrix(X)
+    y = rng.choice([-1.0, 1.0], n).astype(dtype)
+    sw = np.ones(n, dtype=dtype)
+    info = np.finfo(dtype)
+
+    def make_args():
+        return (
+            Xs.data, Xs.indices, Xs.indptr, y, sw, 1e-30, np.arange(n), False,
+            coef.copy(), np.float64(0.0), False, True, np.zeros(d), 0.0, 1.0, True,
+            float(info.eps) / 2, float(info.smallest_subnormal) / 2,
+        )  # fmt: skip
+
+    _check_kernel("sknonlin._perceptron_kernels", "binary_epoch_csr", make_args)
+
+
 # -- whole fits on the fallbacks and on the compiled kernels ------------------------
 
 
@@ -619,6 +737,38 @@ def test_fits_are_the_same_on_fallbacks_and_compiled_kernels(kernels_on):
         results["fallback"], results["compiled"], strict=True
     ):
         assert fallback == compiled
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparse_perceptron_fits_are_the_same_on_fallbacks_and_compiled(
+    kernels_on, dtype
+):
+    rng = np.random.default_rng(1)
+    X = sparse.random(50, 8, density=0.4, random_state=2, format="csr", dtype=dtype)
+    y_binary = (X @ rng.standard_normal(8) > 0).astype(int)
+    y_multi = rng.integers(0, 3, 50)
+    cases = [
+        (Perceptron(shuffle=False, average=True, max_iter=30), y_binary),
+        (Perceptron(random_state=0, tol=1e-3, max_iter=30), y_binary),
+        (MulticlassPerceptron(shuffle=False, max_iter=30), y_multi),
+        (MulticlassPerceptron(random_state=1, average=True, max_iter=30), y_multi),
+    ]
+    results = {}
+    for path in ["fallback", "compiled"]:
+        kernels_on(path)
+        results[path] = []
+        for estimator, y in cases:
+            with warnings.catch_warnings():
+                # max_iter is kept low: the fits need not converge
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                estimator.fit(X, y)
+            results[path].append(_fitted_bits(estimator))
+            results[path].append(estimator.predict(X[:7]).tobytes())
+        if path == "fallback":
+            for name in ["binary_epoch_csr", "multiclass_epoch_csr"]:
+                kernel = _kernel("sknonlin._perceptron_kernels", name)
+                assert kernel.fallback is not None and not kernel.is_ready
+    assert results["fallback"] == results["compiled"]
 
 
 # -- the calling policy -----------------------------------------------------------

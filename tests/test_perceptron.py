@@ -21,7 +21,11 @@ from sklearn.utils.validation import check_is_fitted
 from sknonlin import MulticlassPerceptron, Perceptron, PolynomialFeatureMap
 from sknonlin import _perceptron as _perceptron_module
 from sknonlin._callbacks import CALLBACKS_AVAILABLE
-from sknonlin._perceptron_kernels import binary_epoch_dense, shuffled_order
+from sknonlin._perceptron_kernels import (
+    binary_epoch_csr,
+    binary_epoch_dense,
+    shuffled_order,
+)
 
 ESTIMATORS = [Perceptron, MulticlassPerceptron]
 
@@ -323,10 +327,16 @@ def test_multiclass_integer_ties_match_python_transcription():
     np.testing.assert_array_equal(clf.intercept_, b)
 
 
-def _one_step(coef, x, y):
-    """Run the dense binary kernel on one sample; return the mistake count."""
-    *_, mistakes, _, bad = binary_epoch_dense(
-        np.array([x]), np.array([y]), np.ones(1), 1.0, np.zeros(1, dtype=np.intp),
+def _one_step(coef, x, y, sparse=False):
+    """Run a binary kernel on one sample; return the mistake count."""
+    head = (np.array([x]),)
+    if sparse:
+        # every value stored, zeros too, so that all eight terms are added
+        indices = np.arange(len(x), dtype=np.int32)
+        head = (np.array(x, dtype=float), indices, np.array([0, len(x)], np.int32))
+    kernel = binary_epoch_csr if sparse else binary_epoch_dense
+    *_, mistakes, _, bad = kernel(
+        *head, np.array([y]), np.ones(1), 1.0, np.zeros(1, dtype=np.intp),
         False, coef, 0.0, True, False, np.zeros(1), 0.0, 0.0, False, 2.0**-53,
         2.0**-1075,
     )  # fmt: skip
@@ -334,32 +344,100 @@ def _one_step(coef, x, y):
     return mistakes
 
 
-def test_fast_margin_keeps_the_sign_of_the_sequential_sum():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_fast_margin_keeps_the_sign_of_the_sequential_sum(sparse):
     # Added left to right, the 1 is absorbed by 1e17 and the margin is 0: a
     # mistake. Added in the kernel's reordered way, 1e17 cancels first and the
     # margin would be 1: no mistake.
     coef = np.array([1e17, 1.0, 0.0, 0.0, -1e17, 0.0, 0.0, 0.0])
-    assert _one_step(coef, np.ones(8), 1.0) == 1
+    assert _one_step(coef, np.ones(8), 1.0, sparse) == 1
     np.testing.assert_array_equal(coef, [1e17 + 1, 2.0, 1, 1, -1e17 + 1, 1, 1, 1])
     # Far from a tie, the reordered sum decides: margin 28 is right for +1 ...
-    assert _one_step(np.arange(8.0), np.ones(8), 1.0) == 0
+    assert _one_step(np.arange(8.0), np.ones(8), 1.0, sparse) == 0
     # ... and wrong for -1.
-    assert _one_step(np.arange(8.0), np.ones(8), -1.0) == 1
+    assert _one_step(np.arange(8.0), np.ones(8), -1.0, sparse) == 1
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_sparse_and_dense_give_the_same_bits(Estimator, dtype):
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_sparse_and_dense_give_the_same_bits(Estimator, dtype, shuffle):
+    # Rows in order take the sparse kernels' path that prefetches weights.
     n_classes = 2 if Estimator is Perceptron else 3
     X, y = _linear_data(n_samples=120, n_features=10, n_classes=n_classes, seed=7)
     X[np.abs(X) < 0.8] = 0.0
     X = X.astype(dtype)
-    params = dict(shuffle=True, random_state=0, max_iter=5)
+    params = dict(shuffle=shuffle, random_state=0, max_iter=5)
     dense = _quiet_fit(Estimator(**params), X, y)
     sparse = _quiet_fit(Estimator(**params), sp.csr_matrix(X), y)
     np.testing.assert_array_equal(dense.coef_, sparse.coef_)
     np.testing.assert_array_equal(dense.intercept_, sparse.intercept_)
     assert dense.mistakes_ == sparse.mistakes_
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("in_order", [True, False])
+@pytest.mark.parametrize("average", [False, True])
+def test_sparse_epoch_equals_dense_epoch_with_its_loss(dtype, in_order, average):
+    # Every output of the sparse epoch, the summed loss included, is the
+    # dense epoch's to the bit, epoch after epoch; in order the sparse epoch
+    # prefetches weights far ahead, across rows.
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((70, 130)) * np.exp(rng.uniform(-3, 3, (70, 130)))
+    X[rng.random(X.shape) < 0.7] = 0.0
+    X[5] = 0.0  # an empty row
+    X = X.astype(dtype)
+    y = rng.choice([-1.0, 1.0], 70).astype(dtype)
+    sample_weight = rng.choice([0.0, 0.5, 1.0, 3.0], 70).astype(dtype)
+    Xs = sp.csr_matrix(X)
+    rounding = (
+        float(np.finfo(dtype).eps) / 2,
+        float(np.finfo(dtype).smallest_subnormal) / 2,
+    )
+    state = {}
+    for name in ("dense", "csr"):
+        state[name] = [np.zeros(130, dtype=dtype), 0.0, np.zeros(130), 0.0, 0.0]
+    for _ in range(4):
+        order = np.arange(70) if in_order else rng.permutation(70)
+        results = {}
+        for name, head, tail in (
+            ("dense", (X,), (True, *rounding)),
+            ("csr", (Xs.data, Xs.indices, Xs.indptr), (True, *rounding)),
+        ):
+            coef, intercept, avg_coef, avg_intercept, t = state[name]
+            out = (binary_epoch_dense if name == "dense" else binary_epoch_csr)(
+                *head, y, sample_weight, 0.75, order, not in_order, coef,
+                intercept, True, average, avg_coef, avg_intercept, t, *tail,
+            )  # fmt: skip
+            state[name][1], state[name][3], state[name][4] = out[0], out[1], out[2]
+            results[name] = out
+        assert results["dense"][3] > 0  # mistakes, with a loss to sum
+        assert results["dense"][5] == -1
+        for a, b in zip(results["dense"], results["csr"], strict=True):
+            assert np.float64(a).tobytes() == np.float64(b).tobytes(), (a, b)
+        for a, b in zip(state["dense"], state["csr"], strict=True):
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_sparse_and_dense_stop_alike_on_the_loss(dtype, shuffle):
+    # The tol rule reads the summed loss of each epoch: the sparse kernel's
+    # must be the dense kernel's to the bit, or the two stop apart.
+    X, y = _linear_data(n_samples=150, n_features=12, noise=0.3, seed=8)
+    X[np.abs(X) < 0.6] = 0.0
+    X = X.astype(dtype)
+    params = dict(shuffle=shuffle, random_state=3, max_iter=60, tol=1e-4,
+                  n_iter_no_change=3)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        dense = Perceptron(**params).fit(X, y)
+        sparse = Perceptron(**params).fit(sp.csr_matrix(X), y)
+    assert 3 < dense.n_iter_ < 60
+    assert sparse.n_iter_ == dense.n_iter_
+    assert sparse.mistakes_ == dense.mistakes_
+    np.testing.assert_array_equal(sparse.coef_, dense.coef_)
+    np.testing.assert_array_equal(sparse.intercept_, dense.intercept_)
 
 
 # -- averaged perceptron ----------------------------------------------------------
@@ -646,6 +724,37 @@ def test_string_labels_and_decision_sign():
     np.testing.assert_array_equal(clf.classes_, ["cat", "dog"])
     scores = clf.decision_function(X)
     np.testing.assert_array_equal(clf.predict(X), np.where(scores > 0, "dog", "cat"))
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        np.array([7, -3, 12]),
+        np.array([2.0, -0.0, 1e9]),
+        np.array(["b", "a", "c"]),
+        np.array(["b", "a", "c"], dtype=object),
+    ],
+)
+def test_labels_of_any_kind_train_as_their_sorted_positions(names):
+    # Each label trains as its position among the sorted classes, whatever
+    # the labels are; the predictions give the labels back.
+    X, y = _linear_data(n_samples=90, n_features=4, n_classes=3, seed=24)
+    labels = names[y]
+    order = np.argsort(names)
+    position = np.empty(3, dtype=int)
+    position[order] = np.arange(3)
+    ours = _quiet_fit(MulticlassPerceptron(random_state=0), X, labels)
+    reference = _quiet_fit(MulticlassPerceptron(random_state=0), X, position[y])
+    np.testing.assert_array_equal(ours.classes_, names[order])
+    np.testing.assert_array_equal(ours.coef_, reference.coef_)
+    np.testing.assert_array_equal(ours.predict(X), names[order][reference.predict(X)])
+    # -0.0 and 0.0 are one class
+    if names.dtype == float:
+        signed = np.where(labels == -0.0, 0.0, labels)
+        signed[::2] = labels[::2]
+        again = _quiet_fit(MulticlassPerceptron(random_state=0), X, signed)
+        assert again.classes_.size == 3
+        np.testing.assert_array_equal(again.coef_, reference.coef_)
 
 
 def test_averaged_multiclass_beats_sklearn_on_digits():

@@ -58,3 +58,24 @@ def test_unsigned_indices_become_signed_without_touching_input(X):
     assert Z.indices.dtype.kind == "i" and Z.indptr.dtype.kind == "i"
     assert type(Z) is type(X)
     np.testing.assert_array_equal(Z.toarray(), X.toarray())
+
+
+@pytest.mark.parametrize("dtype", ["<i2", ">i2", "<i4", ">i4", "<i8", ">i8"])
+@pytest.mark.parametrize("bad", [-1, -(2**15), "n_minor"])
+def test_out_of_range_index_of_any_width_and_byte_order_raises(X, dtype, bad):
+    n_minor = X.shape[1] if X.format == "csr" else X.shape[0]
+    indices = X.indices.astype(dtype)
+    Y = _with_arrays(X, X.data, indices.copy(), X.indptr)
+    assert check_compressed_structure(Y).indices.dtype == np.dtype(dtype)
+    indices[len(indices) // 2] = n_minor if bad == "n_minor" else bad
+    Y = _with_arrays(X, X.data, indices, X.indptr)
+    with pytest.raises(ValueError, match="indices outside"):
+        check_compressed_structure(Y)
+
+
+def test_values_stored_past_indptr_are_not_checked(X):
+    # Only the first indptr[-1] indices are read by the kernels.
+    indices = np.r_[X.indices, -5, 10**6].astype(X.indices.dtype)
+    data = np.r_[X.data, 1.0, 2.0]
+    Y = _with_arrays(X, data, indices, X.indptr)
+    assert check_compressed_structure(Y) is Y
