@@ -734,7 +734,8 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         if values.size == 0:
             return 0.0
         if self._basis == "monomial":
-            return float(np.abs(values).max())
+            # two reductions, no temporary the size of X; NaN propagates
+            return float(np.maximum(values.max(), -values.min()))
         # |P_p(t)| and |T_p(t)| are at most (2|t| + 1)^p
         t = np.abs(np.vstack([X.max(axis=0), X.min(axis=0)]) - shift) * scale
         return 2 * float(t.max()) + 1

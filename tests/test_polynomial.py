@@ -554,8 +554,10 @@ def test_sparse_output_is_estimated_from_its_non_zeros(monkeypatch):
 
 
 @pytest.mark.parametrize("as_sparse", [False, True])
-def test_overflow_warns_and_suggests_legendre(as_sparse):
-    X = np.array([[1e80, 2.0], [3.0, 1e90]])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_overflow_warns_and_suggests_legendre(as_sparse, sign):
+    # the largest magnitude may be a negative value
+    X = np.array([[1.5, 2.0], [3.0, sign * 1e90]])
     X = sparse.csr_matrix(X) if as_sparse else X
     with pytest.warns(RuntimeWarning, match="basis='legendre'"):
         PolynomialFeatureMap(degree=4).fit_transform(X)
