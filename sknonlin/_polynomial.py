@@ -171,8 +171,11 @@ def _run_in_row_chunks(rows, n_samples, block_rows, n_workers):
     n_blocks = -(-n_samples // block_rows)
     chunk = -(-n_blocks // n_workers) * block_rows
     bounds = [(a, min(a + chunk, n_samples)) for a in range(0, n_samples, chunk)]
-    with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
-        for future in [pool.submit(rows, a, b) for a, b in bounds]:
+    # the calling thread takes the first chunk: one thread fewer to start
+    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
+        futures = [pool.submit(rows, a, b) for a, b in bounds[1:]]
+        rows(*bounds[0])
+        for future in futures:
             future.result()
 
 

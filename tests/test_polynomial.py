@@ -982,7 +982,8 @@ def _record_kernel_calls(monkeypatch):
     "params, shape",
     [
         (dict(degree=3), (3000, 10)),  # C, row by row
-        (dict(degree=37), (20_000, 1)),  # C, through a block buffer
+        (dict(degree=37), (20_000, 1)),  # C, in place, term by term
+        (dict(degree=(2, 4)), (5000, 6)),  # C, through a buffer
         (dict(degree=37, order="F"), (20_000, 1)),  # F, in place
         (dict(degree=(2, 4), order="F"), (5000, 6)),  # F, through a buffer
         (dict(degree=5, basis="legendre"), (5000, 4)),
@@ -999,12 +1000,15 @@ def test_parallel_row_chunks_give_the_same_bits(params, shape, monkeypatch):
     monkeypatch.setattr(_polynomial, "_effective_n_threads", lambda: 3)
     calls.clear()
     parallel = transformer.transform(X)
-    # three chunks of whole blocks that tile the rows, off the calling thread
+    # three chunks of whole blocks that tile the rows: the calling thread
+    # takes the first, other threads the others
     assert len(calls) == 3
     bounds = sorted((start, stop) for _, start, stop in calls)
     assert [b[0] for b in bounds] == [0] + [b[1] for b in bounds[:-1]]
     assert bounds[-1][1] == shape[0]
-    assert threading.get_ident() not in {thread for thread, _, _ in calls}
+    threads = {start: thread for thread, start, _ in calls}
+    assert threads.pop(0) == threading.get_ident()
+    assert threading.get_ident() not in threads.values()
     assert_array_equal(parallel, sequential, strict=True)
     assert parallel.flags.f_contiguous == sequential.flags.f_contiguous
     if params.get("basis", "monomial") == "monomial":
