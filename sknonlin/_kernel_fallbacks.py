@@ -252,14 +252,47 @@ def monomial_rows(X, row_start, row_stop, starts, interaction_only, n_bias, out)
         rows[:, 0] = 1
     if max_degree >= 1:
         rows[:, n_bias : n_bias + n_features] = x[:, :n_features]
-    # the runs along the rows: the columns of the transposed rows
-    columns = rows.T
+    for columns, parents, factors in _row_plan(starts, interaction_only):
+        np.multiply(rows[:, parents], x[:, factors], out=rows[:, columns])
+
+
+# The plans of small maps, kept: building one costs more than using it on a
+# few rows. A plan is kept up to this many terms, and this many plans at most
+# (a few hundred KiB in all).
+_KEPT_PLAN_TERMS = 1024
+_KEPT_PLANS = 16
+_kept_plans = {}
+
+
+def _row_plan(starts, interaction_only):
+    """Per degree from 2 on: its columns, and the parent column and factor of
+    each of its terms.
+
+    The runs ``x_f * (terms of the degree below from column first_f on)`` of a
+    degree lie side by side, in the order of ``f``, so one product computes
+    each degree's terms, with the kernel's multiplications.
+    """
+    key = (starts.shape, starts.tobytes(), bool(interaction_only))
+    plan = _kept_plans.get(key)
+    if plan is not None:
+        return plan
+    max_degree, n_features = starts.shape[0] - 1, starts.shape[1] - 1
+    plan = []
     for m in range(2, max_degree + 1):
-        end = int(starts[m - 1, n_features])
-        for f in range(n_features):
-            first = int(starts[m - 1, f + 1] if interaction_only else starts[m - 1, f])
-            _run(columns, int(starts[m, f]), first, end - first, x[:, f],
-                 slice(None))  # fmt: skip
+        firsts = starts[m - 1, 1:] if interaction_only else starts[m - 1, :-1]
+        lengths = starts[m - 1, n_features] - firsts
+        start, stop = int(starts[m, 0]), int(starts[m, n_features])
+        if stop == start:
+            continue
+        run_starts = np.repeat(firsts - (np.cumsum(lengths) - lengths), lengths)
+        parents = np.arange(stop - start) + run_starts
+        factors = np.repeat(np.arange(n_features), lengths)
+        plan.append((slice(start, stop), parents, factors))
+    if int(starts[-1, -1]) <= _KEPT_PLAN_TERMS:
+        if len(_kept_plans) >= _KEPT_PLANS:
+            _kept_plans.clear()
+        _kept_plans[key] = plan
+    return plan
 
 
 # -- polynomial feature map of sparse input -------------------------------------

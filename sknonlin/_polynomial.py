@@ -137,6 +137,34 @@ def _block_rows(n_samples, row_width, itemsize, in_place=False):
     return int(max(1, min(rows, n_samples)))
 
 
+# Output values up to which a transform looks for an overflow in its output
+# directly, rather than first bounding the factors.
+_SCAN_OUTPUT_VALUES = 4096
+
+# The tables of degree starts of small maps, kept: a transform of a few rows
+# would spend more time building its table than using it. A table is kept up
+# to this many entries, and this many tables at most (a few KiB in all).
+_KEPT_STARTS_ENTRIES = 256
+_KEPT_STARTS_TABLES = 16
+_kept_starts = {}
+
+
+def _degree_starts(n_features, max_degree, interaction_only, n_bias):
+    """:func:`~sknonlin._polynomial_kernels.degree_starts`, kept for small maps.
+
+    The table is read only by the kernels.
+    """
+    key = (n_features, max_degree, interaction_only, n_bias)
+    starts = _kept_starts.get(key)
+    if starts is None:
+        starts = kernels.degree_starts(*key)
+        if starts.size <= _KEPT_STARTS_ENTRIES:
+            if len(_kept_starts) >= _KEPT_STARTS_TABLES:
+                _kept_starts.clear()
+            _kept_starts[key] = starts
+    return starts
+
+
 # Output values below which a transform runs on the calling thread alone.
 _PARALLEL_MIN_VALUES = 1 << 18
 
@@ -697,7 +725,7 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
         else:
             shift, scale = _range_map(self.data_min_, self.data_max_)
             shift, scale = shift.astype(X.dtype), scale.astype(X.dtype)
-        starts = kernels.degree_starts(
+        starts = _degree_starts(
             n_features, self._max_degree, self._interaction_only, n_bias
         )
 
@@ -727,6 +755,10 @@ class PolynomialFeatureMap(DocLinkMixin, TransformerMixin, BaseEstimator):
             )
 
         _run_in_row_chunks(rows, n_samples, block_rows, n_workers)
+        # X is finite, so a value that is not comes from an overflow; a large
+        # output is scanned only where the bound on its factors says it can
+        if XP.size <= _SCAN_OUTPUT_VALUES:
+            return XP, not np.isfinite(XP).all()
         largest = self._largest_factor(X, shift, scale)
         overflow = _could_overflow(largest, self._max_degree, X.dtype)
         return XP, overflow and not np.isfinite(XP).all()

@@ -555,9 +555,11 @@ def test_sparse_output_is_estimated_from_its_non_zeros(monkeypatch):
 
 @pytest.mark.parametrize("as_sparse", [False, True])
 @pytest.mark.parametrize("sign", [1, -1])
-def test_overflow_warns_and_suggests_legendre(as_sparse, sign):
-    # the largest magnitude may be a negative value
-    X = np.array([[1.5, 2.0], [3.0, sign * 1e90]])
+@pytest.mark.parametrize("n_rows", [2, 2000])
+def test_overflow_warns_and_suggests_legendre(as_sparse, sign, n_rows):
+    # the largest magnitude may be a negative value; a small output is
+    # scanned, a large one first bounded (30,000 values here)
+    X = np.tile([[1.5, 2.0], [3.0, sign * 1e90]], (n_rows // 2, 1))
     X = sparse.csr_matrix(X) if as_sparse else X
     with pytest.warns(RuntimeWarning, match="basis='legendre'"):
         PolynomialFeatureMap(degree=4).fit_transform(X)
@@ -1033,3 +1035,45 @@ def test_thread_count_follows_numba_and_threadpoolctl_limits(monkeypatch):
         numba.set_num_threads(previous)
     assert _polynomial._effective_n_threads() <= previous
     assert_array_equal(transformer.transform(X), limited, strict=True)
+
+
+def test_small_tables_of_degree_starts_are_kept_within_bounds(monkeypatch):
+    monkeypatch.setattr(_polynomial, "_kept_starts", {})
+    kept = _polynomial._kept_starts
+    for n_features in range(1, 40):
+        starts = _polynomial._degree_starts(n_features, 3, False, 1)
+        expected = _polynomial.kernels.degree_starts.py_func(n_features, 3, False, 1)
+        assert_array_equal(starts, expected, strict=True)
+        assert len(kept) <= _polynomial._KEPT_STARTS_TABLES
+    assert all(t.size <= _polynomial._KEPT_STARTS_ENTRIES for t in kept.values())
+    # a large table is built each time, never kept
+    kept.clear()
+    _polynomial._degree_starts(60, 4, False, 1)  # 5 x 61 entries
+    assert kept == {}
+    # a kept table is the one used again
+    first = _polynomial._degree_starts(5, 2, True, 0)
+    assert _polynomial._degree_starts(5, 2, True, 0) is first
+
+
+def test_the_plans_of_small_maps_are_kept_within_bounds(monkeypatch):
+    from sknonlin import _kernel_fallbacks
+
+    monkeypatch.setattr(_kernel_fallbacks, "_kept_plans", {})
+    kept = _kernel_fallbacks._kept_plans
+    for n_features in range(1, 30):
+        starts = _polynomial.kernels.degree_starts.py_func(n_features, 3, False, 1)
+        plan = _kernel_fallbacks._row_plan(starts, False)
+        assert len(kept) <= _kernel_fallbacks._KEPT_PLANS
+        # every term of degree 2 and 3, once, in order
+        columns = np.concatenate([np.arange(c.start, c.stop) for c, _, _ in plan])
+        assert_array_equal(columns, np.arange(1 + n_features, starts[-1, -1]))
+    assert all(
+        sum(p.size + f.size for _, p, f in plan)
+        <= 2 * _kernel_fallbacks._KEPT_PLAN_TERMS
+        for plan in kept.values()
+    )
+    # the same table under another shape is another plan
+    starts = _polynomial.kernels.degree_starts.py_func(2, 2, False, 1)
+    plan = _kernel_fallbacks._row_plan(starts, False)
+    assert _kernel_fallbacks._row_plan(starts, False) is plan
+    assert _kernel_fallbacks._row_plan(starts.reshape(1, -1), False) is not plan
