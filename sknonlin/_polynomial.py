@@ -114,7 +114,7 @@ _MAX_BLOCK_ROWS = 256
 # stretch of memory per output column: up to 2 MiB, a huge page, so that the
 # page the system zeroes when the stretch is first touched is still in cache
 # when the stretch is written (else each line is read back from memory).
-_IN_PLACE_BUFFER_BYTES = 4 * 1024 * 1024
+_IN_PLACE_BUFFER_BYTES = 1024 * 1024
 _IN_PLACE_STRETCH_BYTES = 2 * 1024 * 1024
 
 

@@ -783,18 +783,19 @@ def test_block_rows_adapt_to_the_width(n_samples, row_width, itemsize, expected)
     # larger budget, and write at most 2 MiB per output column
     in_place = _polynomial._block_rows(n_samples, row_width, itemsize, True)
     assert expected <= in_place <= n_samples
-    assert in_place * row_width * itemsize <= 4 * 1024 * 1024 or in_place == 1
+    assert in_place * row_width * itemsize <= 1024 * 1024 or in_place == 1
     assert in_place * itemsize <= 2 * 1024 * 1024
-    if row_width * itemsize > 4 * 1024 * 1024:
+    if row_width * itemsize > 1024 * 1024:
         assert in_place == 1
 
 
 @pytest.mark.parametrize(
     "n_samples, n_factors, itemsize, expected",
     [
-        (1_000_000, 1, 8, 262_144),  # one factor: a 2 MiB stretch per column
-        (1_000_000, 1, 4, 524_288),
-        (1_000_000, 10, 8, 52_428),  # ten factors: 4 MiB of factors
+        (1_000_000, 1, 8, 131_072),  # one factor: 1 MiB of factors
+        (1_000_000, 1, 4, 262_144),
+        (1_000_000, 10, 8, 13_107),  # ten factors
+        (1_000_000, 0, 8, 262_144),  # no factor: a 2 MiB stretch per column
         (1_000, 1, 8, 1_000),
     ],
 )
@@ -816,8 +817,8 @@ def test_in_place_blocks_leave_work_for_every_thread(monkeypatch):
     transformer = PolynomialFeatureMap(degree=3, order="F").fit(X)
     expected = PolynomialFeatures(degree=3, order="F").fit_transform(X)
     assert_array_equal(transformer.transform(X), expected)
-    # 300,001 rows would fit two 2 MiB stretches; four blocks give each of
-    # the two threads two
+    # 300,001 rows would fit in three blocks; four give each of the two
+    # threads two
     assert seen == [(75_001, 2)]
 
 
