@@ -793,19 +793,9 @@ def _argmax_first(scores):
     return best
 
 
-def _scores(w, x, b, rnd):
-    """Each class's score, added feature by feature, then its intercept."""
-    n_classes = len(b)
-    scores = [0.0] * n_classes
-    for w_j, x_j in zip(w, x, strict=True):
-        products = rnd([w_jk * x_j for w_jk in w_j])
-        for k in range(n_classes):
-            scores[k] += products[k]
-    return [scores[k] + b[k] for k in range(n_classes)]
-
-
-def _sparse_scores(w, cols, x, b, rnd):
-    """``_scores`` over the stored values of a row, in stored order."""
+def _scores(w, cols, x, b, rnd):
+    """Each class's score, added over the row's values ``x`` (of features
+    ``cols``) in their order, then its intercept."""
     n_classes = len(b)
     scores = [0.0] * n_classes
     for j, x_j in zip(cols, x, strict=True):
@@ -815,13 +805,13 @@ def _sparse_scores(w, cols, x, b, rnd):
     return [scores[k] + b[k] for k in range(n_classes)]
 
 
-@_register("sknonlin._perceptron_kernels", _small_sparse_epoch)
-def multiclass_epoch_csr(
-    data, indices, indptr, y, sample_weight, eta0, order, prefetch, coef, intercept,
-    fit_intercept, average, avg_coef, avg_intercept, t,
+def _multiclass_epoch(
+    row, rnd, y, sample_weight, eta0, order, coef, intercept, fit_intercept,
+    average, avg_coef, avg_intercept, t,
 ):  # fmt: skip
-    rnd = _rounding(data.dtype)
-    row = _rows(data, indices, indptr)
+    """The multiclass epoch of both kernels; ``row(i)`` gives the features and
+    values of row ``i`` (every feature of a dense row, the stored ones of a
+    sparse row, in stored order)."""
     labels, weights = y.tolist(), sample_weight.tolist()
     w, b = coef.tolist(), intercept.tolist()
     acc = avg_coef.tolist() if average else None
@@ -830,7 +820,7 @@ def multiclass_epoch_csr(
     mistakes, loss, bad = 0, 0.0, -1
     for pos, i in enumerate(order.tolist()):
         cols, x = row(i)
-        scores = _sparse_scores(w, cols, x, b, rnd)
+        scores = _scores(w, cols, x, b, rnd)
         if not all(map(math.isfinite, scores)):
             bad = pos
             break
@@ -864,52 +854,28 @@ def multiclass_epoch_csr(
     return t, mistakes, loss, bad
 
 
+@_register("sknonlin._perceptron_kernels", _small_sparse_epoch)
+def multiclass_epoch_csr(
+    data, indices, indptr, y, sample_weight, eta0, order, prefetch, coef, intercept,
+    fit_intercept, average, avg_coef, avg_intercept, t,
+):  # fmt: skip
+    return _multiclass_epoch(
+        _rows(data, indices, indptr), _rounding(data.dtype), y, sample_weight,
+        eta0, order, coef, intercept, fit_intercept, average, avg_coef,
+        avg_intercept, t,
+    )  # fmt: skip
+
+
 @_register("sknonlin._perceptron_kernels", _small_perceptron_epoch)
 def multiclass_epoch_dense(
     X, y, sample_weight, eta0, order, prefetch, coef, intercept, fit_intercept,
     average, avg_coef, avg_intercept, t,
 ):  # fmt: skip
-    rnd = _rounding(X.dtype)
-    rows, labels, weights = X.tolist(), y.tolist(), sample_weight.tolist()
-    w, b = coef.tolist(), intercept.tolist()
-    acc = avg_coef.tolist() if average else None
-    acc_b = avg_intercept.tolist() if average else None
-    eta0, t = float(eta0), float(t)
-    mistakes, loss, bad = 0, 0.0, -1
-    for pos, i in enumerate(order.tolist()):
-        x = rows[i]
-        scores = _scores(w, x, b, rnd)
-        if not all(map(math.isfinite, scores)):
-            bad = pos
-            break
-        y_hat, y_i = _argmax_first(scores), labels[i]
-        if y_hat != y_i:
-            loss += scores[y_hat] - scores[y_i]
-            u = eta0 * weights[i]
-            if u != 0.0:
-                c = rnd([u])[0]
-                for j, x_j in enumerate(x):
-                    w_j = w[j]
-                    w_j[y_hat], w_j[y_i] = rnd(
-                        [w_j[y_hat] - x_j * c, w_j[y_i] + x_j * c]
-                    )
-                    if average:
-                        acc[j][y_hat] -= t * (x_j * c)
-                        acc[j][y_i] += t * (x_j * c)
-                if fit_intercept:
-                    b[y_hat] -= u
-                    b[y_i] += u
-                    if average:
-                        acc_b[y_hat] -= t * u
-                        acc_b[y_i] += t * u
-                mistakes += 1
-        t += 1.0
-    coef[...] = w
-    intercept[...] = b
-    if average:
-        avg_coef[...] = acc
-        avg_intercept[...] = acc_b
-    return t, mistakes, loss, bad
+    rows, cols = X.tolist(), range(X.shape[1])
+    return _multiclass_epoch(
+        lambda i: (cols, rows[i]), _rounding(X.dtype), y, sample_weight, eta0,
+        order, coef, intercept, fit_intercept, average, avg_coef, avg_intercept, t,
+    )  # fmt: skip
 
 
 # -- tanh and logistic activations -----------------------------------------------
