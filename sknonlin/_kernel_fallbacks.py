@@ -1026,8 +1026,10 @@ def _scalar_rounding(dtype):
 # The weights are ``wscale`` times ``coef``; the fallbacks keep ``coef`` (and
 # ``q``, ``before``, ``avg_coef``) as flat lists in the order of
 # ``coef.reshape(-1)``: feature by feature, the classes of a feature side by
-# side. A dense row holds every feature, so what the kernels do to "the
-# weights of the row's features" they do to all of them, in that order.
+# side. A row is its features and values in stored order: every feature of a
+# dense row, the stored ones of a CSR row (a feature stored twice is visited
+# twice, as the kernels visit it). What the kernels do to "the weights of the
+# row's features" the fallbacks do to those, in that order.
 
 
 def _small_penalized_epoch(
@@ -1035,20 +1037,36 @@ def _small_penalized_epoch(
     intercept, fit_intercept, average, avg_coef, avg_intercept, t, track_loss,
     params, apply_l2, apply_l1, scale, l1_total, q, before,
 ):  # fmt: skip
-    # Dense rows only. The kernels' float64 state must be float64 here too:
-    # the fallbacks round only what is stored in the dtype of the weights.
+    # The kernels' float64 state must be float64 here too: the fallbacks round
+    # only what is stored in the dtype of the weights.
     dtype = coef.dtype
     state64 = (params, scale, l1_total, before, avg_coef, intercept, avg_intercept)
-    steps = order.shape[0] * (n_features + 1) * coef.shape[1]
+    n_classes = coef.shape[1]
+    if dense:
+        steps = order.shape[0] * (n_features + 1) * n_classes
+    else:
+        # one Python step per visited row and per stored value and class, and
+        # per weight for each sample when every weight is read (averaging,
+        # the objective of the multiclass epoch)
+        row_steps = (order.shape[0] + indptr.shape[0] + int(indptr[-1])) * n_classes
+        every_weight = coef.size if (average or track_loss) else 0
+        steps = row_steps + order.shape[0] * every_weight
     return (
-        dense
-        and n_features >= 1
+        n_features >= 1
         and dtype in (np.float32, np.float64)
         and data.dtype == dtype
         and q.dtype == dtype
         and all(np.asarray(a).dtype == np.float64 for a in state64)
         and steps <= _SMALL_STEPS
     )
+
+
+def _penalized_rows(data, indices, indptr, dense, n_features):
+    """A function giving a row's features and values (as lists)."""
+    if not dense:
+        return _rows(data, indices, indptr)
+    rows, cols = data.reshape(-1, n_features).tolist(), range(n_features)
+    return lambda i: (cols, rows[i])
 
 
 def _small_binary_penalized_epoch(*args):
@@ -1090,10 +1108,20 @@ class _PenalizedWeights:
             before[...] = np.reshape(self.before, before.shape)
             avg_coef[...] = np.reshape(self.acc, avg_coef.shape)
 
-    def products(self, x):
-        """``v_jk x_j`` in the dtype of the weights, in the order of ``v``;
-        ``x`` holds each ``x_j`` once per class."""
-        return self.rnd([v * x_j for v, x_j in zip(self.v, x, strict=True)])
+    def products(self, cols, x):
+        """``v_jk x_j`` in the dtype of the weights, over the row's values
+        ``x`` (of features ``cols``) in their order, the classes of each side
+        by side."""
+        v, n_classes = self.v, self.n_classes
+        if n_classes == 1:
+            return self.rnd([v[j] * x_j for j, x_j in zip(cols, x, strict=True)])
+        return self.rnd(
+            [
+                v[m] * x_j
+                for j, x_j in zip(cols, x, strict=True)
+                for m in range(j * n_classes, (j + 1) * n_classes)
+            ]
+        )
 
     def penalty_of_norms(self, alpha, l1_ratio):
         """``_penalty_of_norms``: from the norms kept, rounded as the kernel does."""
@@ -1126,27 +1154,36 @@ class _PenalizedWeights:
         wscale = self.round(self.wscale)
         return wscale, self.round(self.round(u) / wscale)
 
-    def truncate(self, l1_step):
-        """``_truncate_row`` on a dense row: every weight, in order."""
+    def truncate(self, l1_step, cols):
+        """``_truncate_row``: the weights of the features ``cols``, in order
+        (a feature listed twice is truncated twice)."""
         self.l1_total += l1_step
-        total, wscale = self.l1_total, self.wscale
-        # Each weight moves towards zero by what it lacks, never past it (the
-        # kernel's max(0, d), min(0, d)); a zero (or NaN) weight is kept.
-        truncated = self.rnd(
-            [
-                (d if (d := z - (total + q) / wscale) > 0.0 else 0.0)
-                if wscale * z > 0.0
-                else (d if (d := z + (total - q) / wscale) < 0.0 else 0.0)
-                if wscale * z < 0.0
-                else z
-                for z, q in zip(self.v, self.q, strict=True)
-            ]
-        )  # fmt: skip
-        self.q = self.rnd(
-            [q + wscale * (v - z) for q, v, z in zip(self.q, truncated, self.v,
-                                                      strict=True)]
-        )  # fmt: skip
-        self.v = truncated
+        total, wscale, n_classes = self.l1_total, self.wscale, self.n_classes
+        v, q, rnd = self.v, self.q, self.round
+        for j in cols:
+            for m in range(j * n_classes, (j + 1) * n_classes):
+                # Each weight moves towards zero by what it lacks, never past
+                # it (the kernel's max(0, d), min(0, d)); a zero (or NaN)
+                # weight is kept.
+                z, q_m = v[m], q[m]
+                if wscale * z > 0.0:
+                    d = z - (total + q_m) / wscale
+                    v[m] = rnd(d if d > 0.0 else 0.0)
+                elif wscale * z < 0.0:
+                    d = z + (total - q_m) / wscale
+                    v[m] = rnd(d if d < 0.0 else 0.0)
+                q[m] = rnd(q_m + wscale * (v[m] - z))
+
+    def add_to_binary(self, cols, x, c):
+        """``_binary_penalized_update``: ``v_j += x_j c`` over the row, in
+        order; the sums of ``v_j²`` and ``|v_j|`` over the row as it goes."""
+        v, rnd = self.v, self.round
+        sq = l1 = 0.0
+        for j, x_j in zip(cols, x, strict=True):
+            v[j] = v_j = rnd(v[j] + x_j * c)
+            sq += rnd(v_j * v_j)
+            l1 += abs(v_j)
+        return sq, l1
 
     def accumulate_average(self, t):
         wscale = self.wscale
@@ -1164,15 +1201,16 @@ def binary_penalized_epoch(
 ):  # fmt: skip
     state = _PenalizedWeights(coef, scale, l1_total, q, before, avg_coef, average)
     shrink, l1_step, alpha, l1_ratio, reset = params.tolist()
-    rows = data.reshape(-1, n_features).tolist()
+    row = _penalized_rows(data, indices, indptr, dense, n_features)
     labels, weights = y.tolist(), sample_weight.tolist()
     intercept, avg_intercept, t = float(intercept), float(avg_intercept), float(t)
     eta0 = float(eta0)
     mistakes, objective, bad = 0, 0.0, -1
     for pos, i in enumerate(order.tolist()):
-        x = rows[i]
+        cols, x = row(i)
         # the dot product rounded to the dtype of the weights, then b added
-        p = state.round(_sequential(state.products(x)) * state.wscale) + intercept
+        p = state.round(_sequential(state.products(cols, x)) * state.wscale)
+        p += intercept
         if not math.isfinite(p):
             bad = pos
             break
@@ -1188,17 +1226,14 @@ def binary_penalized_epoch(
             state.shrink(shrink, reset)
         if u != 0.0:
             wscale, c = state.step_over_scale(u)
-            moved = [v + x_j * c for v, x_j in zip(state.v, x, strict=True)]
-            state.v = state.rnd(moved)
-            sq = _sequential(state.rnd([v * v for v in state.v]))
-            l1 = _sequential([abs(v) for v in state.v])
+            sq, l1 = state.add_to_binary(cols, x, c)
             state.sq_norm = sq * state.round(wscale * wscale)
             state.l1_norm = l1 * wscale
             if fit_intercept:
                 intercept += u
             mistakes += 1
         if apply_l1:
-            state.truncate(l1_step)
+            state.truncate(l1_step, cols)
         if average:
             state.accumulate_average(t)
             if fit_intercept:
@@ -1217,17 +1252,15 @@ def multiclass_penalized_epoch(
     state = _PenalizedWeights(coef, scale, l1_total, q, before, avg_coef, average)
     shrink, l1_step, alpha, l1_ratio, reset = params.tolist()
     n_classes = coef.shape[1]
-    rows = data.reshape(-1, n_features).tolist()
+    row = _penalized_rows(data, indices, indptr, dense, n_features)
     labels, weights = y.tolist(), sample_weight.tolist()
     b = intercept.tolist()
     acc_b = avg_intercept.tolist() if average else None
     eta0, t = float(eta0), float(t)
     mistakes, objective, bad = 0, 0.0, -1
-    # each x_j once per class, as the weights are laid out
-    repeated = [[x_j for x_j in row for _ in b] for row in rows]
     for pos, i in enumerate(order.tolist()):
-        x = rows[i]
-        products = state.products(repeated[i])
+        cols, x = row(i)
+        products = state.products(cols, x)
         scores = [
             _sequential(products[k::n_classes]) * state.wscale + b[k]
             for k in range(n_classes)
@@ -1247,7 +1280,7 @@ def multiclass_penalized_epoch(
         if u != 0.0:
             _, step = state.step_over_scale(u)
             v = state.v
-            for j, x_j in enumerate(x):
+            for j, x_j in zip(cols, x, strict=True):
                 lost, won = j * n_classes + y_hat, j * n_classes + y_i
                 v[lost], v[won] = state.rnd([v[lost] - x_j * step, v[won] + x_j * step])
             if fit_intercept:
@@ -1255,7 +1288,7 @@ def multiclass_penalized_epoch(
                 b[y_i] += u
             mistakes += 1
         if apply_l1:
-            state.truncate(l1_step)
+            state.truncate(l1_step, cols)
         if average:
             state.accumulate_average(t)
             if fit_intercept and u != 0.0:

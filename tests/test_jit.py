@@ -1211,3 +1211,50 @@ def test_small_inputs_with_other_options_do_not_import_numba(tmp_path):
     """
     out = _run_fresh(code, tmp_path, SKNONLIN_BACKGROUND_COMPILE="0")
     assert out.strip() == "False"
+
+
+# -- penalized perceptron epochs on CSR rows ----------------------------------------
+
+
+def _penalized_csr_args(rng, dtype, n_classes, penalty, alpha, options, layout):
+    """Arguments of a penalized epoch on CSR rows (see ``_csr``): those of
+    ``_penalized_args`` with the rows stored sparse instead."""
+    make_dense_args = _penalized_args(rng, dtype, n_classes, penalty, alpha, options)
+    n, d = 60, 5
+    visit, index_dtype = layout
+    data, indices, indptr = _csr(rng, n, d, dtype)
+    indices, indptr = indices.astype(index_dtype), indptr.astype(index_dtype)
+    if options[-1]:
+        # a score that is not finite stops the epoch: that of row 37 (or of
+        # the first row after it that stores a value)
+        data[indptr[37]] = np.inf
+    order = np.arange(n) if visit == "in order" else rng.permutation(n)
+
+    def make_args():
+        args = make_dense_args()
+        return (data, indices, indptr, False, d, *args[5:8], order, *args[9:])
+
+    return make_args
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("alpha", [1e-4, 0.05, 1.2])
+@pytest.mark.parametrize(
+    "options",
+    # average, fit_intercept, track_loss, corrupt
+    [(False, True, True, False), (True, True, True, False),
+     (True, False, False, False), (False, False, True, True),
+     (True, True, True, True)],
+)  # fmt: skip
+@pytest.mark.parametrize("layout", [("in order", np.int32), ("shuffled", np.int64)])
+def test_penalized_epochs_on_csr_rows(dtype, n_classes, penalty, alpha, options,
+                                      layout):  # fmt: skip
+    rng = np.random.default_rng(11 + n_classes)
+    make_args = _penalized_csr_args(
+        rng, dtype, n_classes, penalty, alpha, options, layout
+    )
+    kernel = _kernel("sknonlin._perceptron_kernels", PENALIZED_NAMES[n_classes != 2])
+    assert kernel.fallback_entry.small(*make_args())
+    _check_kernel("sknonlin._perceptron_kernels", kernel.__name__, make_args)
