@@ -1258,3 +1258,69 @@ def test_penalized_epochs_on_csr_rows(dtype, n_classes, penalty, alpha, options,
     kernel = _kernel("sknonlin._perceptron_kernels", PENALIZED_NAMES[n_classes != 2])
     assert kernel.fallback_entry.small(*make_args())
     _check_kernel("sknonlin._perceptron_kernels", kernel.__name__, make_args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparse_penalized_fits_are_the_same_on_fallbacks_and_compiled(
+    kernels_on, dtype
+):
+    rng = np.random.default_rng(3)
+    # unsorted columns, a column stored twice in a row, stored zeros and
+    # empty rows, passed to the kernels as stored
+    X = sparse.csr_matrix(_csr(rng, 50, 8, dtype), shape=(50, 8))
+    y_binary = (X @ rng.standard_normal(8) > 0).astype(int)
+    y_multi = rng.integers(0, 3, 50)
+    cases = []
+    for penalty, alpha in [("l2", 1e-3), ("l1", 1e-2), ("elasticnet", 0.1)]:
+        options = dict(penalty=penalty, alpha=alpha, max_iter=8)
+        cases += [
+            (Perceptron(random_state=0, average=True, tol=None, **options), y_binary),
+            (Perceptron(shuffle=False, tol=1e-3, **options), y_binary),
+            (MulticlassPerceptron(random_state=1, average=True, tol=None, **options),
+             y_multi),
+            (MulticlassPerceptron(shuffle=False, fit_intercept=False, tol=1e-3,
+                                  **options), y_multi),
+        ]  # fmt: skip
+    results = {}
+    for path in ["fallback", "compiled"]:
+        kernels_on(path)
+        results[path] = []
+        for estimator, y in cases:
+            with warnings.catch_warnings():
+                # max_iter is kept low: the fits need not converge
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                estimator.fit(X, y)
+            results[path].append(_fitted_bits(estimator))
+            results[path].append(estimator.predict(X[:7]).tobytes())
+        if path == "fallback":
+            for name in PENALIZED_NAMES:
+                kernel = _kernel("sknonlin._perceptron_kernels", name)
+                assert kernel.fallback is not None and not kernel.is_ready
+    assert results["fallback"] == results["compiled"]
+
+
+def test_small_sparse_penalized_fits_do_not_import_numba(tmp_path):
+    code = """
+        import sys, warnings
+        import numpy as np
+        from scipy import sparse
+        import sknonlin
+        from sknonlin import _jit
+        warnings.simplefilter("ignore")
+        # first calls only: a slow machine may pass the compilation threshold
+        _jit._COMPILE_AFTER_S = float("inf")
+        X = np.random.default_rng(0).standard_normal((100, 5))
+        y = np.argmax(X, axis=1)
+        X[np.abs(X) < 1] = 0.0
+        for container in [sparse.csr_matrix, sparse.csr_array]:
+            for dtype in [np.float32, np.float64]:
+                Xs = container(X.astype(dtype))
+                for penalty in ["l2", "l1", "elasticnet"]:
+                    for average in [False, True]:
+                        options = dict(penalty=penalty, average=average, max_iter=3)
+                        sknonlin.Perceptron(**options).fit(Xs, y == 0).predict(Xs)
+                        sknonlin.MulticlassPerceptron(**options).fit(Xs, y).predict(Xs)
+        print("numba" in sys.modules)
+    """
+    out = _run_fresh(code, tmp_path, SKNONLIN_BACKGROUND_COMPILE="0")
+    assert out.strip() == "False"
