@@ -619,10 +619,14 @@ _SHRINK, _L1_STEP, _ALPHA, _L1_RATIO, _RESET = 0, 1, 2, 3, 4
 
 @njit(cache=True, nogil=True, inline="always")
 def _row_bounds(indptr, i, n_features, dense):
-    """Positions of row ``i`` in the flat data (row-major if ``dense``)."""
+    """Positions of row ``i`` in the flat data (row-major if ``dense``).
+
+    Unsigned, as ``_row_span`` gives them: they index ``data`` and
+    ``indices`` without numba's test for negative indices.
+    """
     if dense:
-        return i * n_features, (i + 1) * n_features
-    return indptr[i], indptr[i + 1]
+        return np.uint64(i * n_features), np.uint64((i + 1) * n_features)
+    return _row_span(indptr, i)
 
 
 @njit(cache=True, nogil=True, inline="always")
