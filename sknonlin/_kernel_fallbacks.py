@@ -311,7 +311,6 @@ _CALLS_PER_DEGREE = 30
 def _small_expand(
     data, indices, indptr, n_features, min_degree, max_degree, interaction_only,
     include_bias, block_offsets, binom, out_data, out_indices, out_indptr,
-    out_wide,
 ):  # fmt: skip
     if data.dtype != out_data.dtype:
         return False
@@ -388,14 +387,10 @@ def _term_columns(columns, offset, strict, counts):
 def expand_csr(
     data, indices, indptr, n_features, min_degree, max_degree, interaction_only,
     include_bias, block_offsets, binom, out_data, out_indices, out_indptr,
-    out_wide,
 ):  # fmt: skip
     n_rows = indptr.shape[0] - 1
     if n_rows <= 0:
         return
-    if out_wide:
-        # the int64 indices the kernel writes as pairs of int32
-        out_indices = out_indices.view(np.int64)
     strict = 1 if interaction_only else 0
     row_starts = indptr[:-1].astype(np.int64)
     row_ends = indptr[1:].astype(np.int64)

@@ -264,11 +264,11 @@ def transform_sparse(
             f"The output of shape {shape} would have {nnz} stored values, "
             "more than an array can index."
         )
-    in_data, in_indices, in_indptr = _kernel_csr(X)
-    indptr = np.zeros(n_samples + 1, dtype=np.int64)
+    in_data, in_indices, in_indptr = _kernel_csr(X, index_dtype)
+    indptr = np.zeros(n_samples + 1, dtype=in_indices.dtype)
     np.cumsum(lengths, out=indptr[1:])
     data = np.empty(nnz, dtype=X.dtype)
-    indices = np.empty(nnz, dtype=index_dtype)
+    indices = np.empty(nnz, dtype=in_indices.dtype)
     kernels.expand_csr(
         in_data,
         in_indices,
@@ -281,10 +281,10 @@ def transform_sparse(
         np.asarray(offsets, dtype=np.int64),
         binomial_table(n_features, in_data.shape[0], max_degree),
         data,
-        indices.view(np.int32),
+        indices,
         indptr,
-        index_dtype == np.int64,
     )
+    indices = indices.astype(index_dtype, copy=False)
     indptr = indptr.astype(index_dtype, copy=False)
     overflow = _could_overflow(in_data, max_degree, X.dtype)
     overflow = overflow and not np.isfinite(data).all()
@@ -298,24 +298,24 @@ def transform_sparse(
     return XP, overflow
 
 
-def _kernel_csr(X):
-    """The arrays of CSR ``X`` as the kernel takes them.
+def _kernel_csr(X, index_dtype):
+    """The arrays of CSR ``X`` for the kernel, with indices of one dtype.
 
     numba compiles the kernel once for each combination of the types of its
-    arguments, writeable or read-only included: the input's arrays are
-    passed as read-only C-contiguous views, ``indptr`` in int64 and the
-    column indices in int32 unless a column index exceeds int32. The kernel
-    writes either index dtype into the output, so one version of it per
-    dtype of data serves every input of fewer than 2**31 columns. An index
-    array is copied only when its dtype differs; ``data`` only when it is
-    strided.
+    arguments, writeable or read-only included. The input's index arrays and
+    the output's are all given the output's index dtype (int32 or int64),
+    int64 where an input index or count exceeds int32, and the input's
+    arrays are passed as read-only views, so two dtypes of data times two of
+    indices make all the combinations. An index array is copied only when
+    its dtype differs from the output's; ``data`` only when it is strided.
     """
     nnz = int(X.indptr[-1])
-    wide = X.shape[1] - 1 > _INT32_MAX
+    if max(nnz, X.shape[1] - 1) > _INT32_MAX:
+        index_dtype = np.dtype(np.int64)
     arrays = (
         np.ascontiguousarray(X.data[:nnz]),
-        np.ascontiguousarray(X.indices[:nnz], dtype=np.int64 if wide else np.int32),
-        np.ascontiguousarray(X.indptr, dtype=np.int64),
+        np.ascontiguousarray(X.indices[:nnz], dtype=index_dtype),
+        np.ascontiguousarray(X.indptr, dtype=index_dtype),
     )
     views = tuple(array.view() for array in arrays)
     for view in views:

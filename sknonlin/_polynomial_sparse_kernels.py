@@ -11,14 +11,9 @@ unique column indices in ``[0, n_features)``) and an output allocated from
 the exact per-row counts of ``_polynomial_sparse.py``.
 """
 
-import sys
-
 import numpy as np
 
 from sknonlin._jit import njit
-
-# Position of the low 32 bits of an int64 viewed as two int32.
-_LOW_WORD = 0 if sys.byteorder == "little" else 1
 
 
 @njit(cache=True, nogil=True)
@@ -76,16 +71,6 @@ def _computed_step(high, low, j):
 
 
 @njit(cache=True, nogil=True)
-def _store_index(out, i, value, wide):
-    """``out[i] = value``, ``out`` being int64 viewed as int32 when ``wide``."""
-    if wide:
-        out[2 * i + _LOW_WORD] = value & 0xFFFFFFFF
-        out[2 * i + 1 - _LOW_WORD] = value >> 32
-    else:
-        out[i] = value
-
-
-@njit(cache=True, nogil=True)
 def expand_csr(
     data,
     indices,
@@ -100,7 +85,6 @@ def expand_csr(
     out_data,
     out_indices,
     out_indptr,
-    out_wide,
 ):
     """Feature map of a CSR matrix, visiting only products of stored values.
 
@@ -110,8 +94,8 @@ def expand_csr(
     product and partial rank, and the last position is a tight inner loop.
     ``out_indptr`` holds the exact number of terms of each row; ``binom`` is
     a table of binomials with ``n_features + max_degree`` rows, or empty.
-    ``out_indices`` is int32; when ``out_wide``, it is an int64 array viewed
-    as int32, so that one compiled version writes either dtype.
+    The four index arrays share one dtype, so that numba compiles one
+    version per dtype of data and of indices, not per combination.
     """
     pos = np.empty(max(max_degree, 1), dtype=np.int64)
     rank = np.zeros(max_degree + 1, dtype=np.int64)
@@ -123,7 +107,7 @@ def expand_csr(
         w = out_indptr[i]
         if include_bias:
             out_data[w] = 1
-            _store_index(out_indices, w, 0, out_wide)
+            out_indices[w] = 0
             w += 1
         for k in range(max(min_degree, 1), max_degree + 1):
             if m == 0 or (interaction_only and k > m):
@@ -148,7 +132,7 @@ def expand_csr(
                 first = pos[last - 1] + strict if last > 0 else 0
                 for q in range(start + first, stop):
                     out_data[w] = partial[last] * data[q]
-                    _store_index(out_indices, w, base + indices[q], out_wide)
+                    out_indices[w] = base + indices[q]
                     w += 1
                 # advance the odometer over the prefix
                 t = last - 1
