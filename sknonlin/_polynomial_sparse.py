@@ -264,26 +264,29 @@ def transform_sparse(
             f"The output of shape {shape} would have {nnz} stored values, "
             "more than an array can index."
         )
-    indptr = np.zeros(n_samples + 1, dtype=index_dtype)
+    in_data, in_indices, in_indptr = _kernel_csr(X, index_dtype)
+    indptr = np.zeros(n_samples + 1, dtype=in_indices.dtype)
     np.cumsum(lengths, out=indptr[1:])
     data = np.empty(nnz, dtype=X.dtype)
-    indices = np.empty(nnz, dtype=index_dtype)
+    indices = np.empty(nnz, dtype=in_indices.dtype)
     kernels.expand_csr(
-        X.data,
-        X.indices,
-        X.indptr,
+        in_data,
+        in_indices,
+        in_indptr,
         n_features,
         min_degree,
         max_degree,
         bool(interaction_only),
         bool(include_bias),
         np.asarray(offsets, dtype=np.int64),
-        binomial_table(n_features, int(X.indptr[-1]), max_degree),
+        binomial_table(n_features, in_data.shape[0], max_degree),
         data,
         indices,
         indptr,
     )
-    overflow = _could_overflow(X.data[: X.indptr[-1]], max_degree, X.dtype)
+    indices = indices.astype(index_dtype, copy=False)
+    indptr = indptr.astype(index_dtype, copy=False)
+    overflow = _could_overflow(in_data, max_degree, X.dtype)
     overflow = overflow and not np.isfinite(data).all()
     if max_degree >= 4:
         # scikit-learn multiplies sparse columns there, which drops products
@@ -293,6 +296,31 @@ def transform_sparse(
         )
     XP = _output_container(data, indices, indptr, shape, csc, sparray_output)
     return XP, overflow
+
+
+def _kernel_csr(X, index_dtype):
+    """The arrays of CSR ``X`` for the kernel, with indices of one dtype.
+
+    numba compiles the kernel once for each combination of the types of its
+    arguments, writeable or read-only included. The input's index arrays and
+    the output's are all given the output's index dtype (int32 or int64),
+    int64 where an input index or count exceeds int32, and the input's
+    arrays are passed as read-only views, so two dtypes of data times two of
+    indices make all the combinations. An index array is copied only when
+    its dtype differs from the output's; ``data`` only when it is strided.
+    """
+    nnz = int(X.indptr[-1])
+    if max(nnz, X.shape[1] - 1) > _INT32_MAX:
+        index_dtype = np.dtype(np.int64)
+    arrays = (
+        np.ascontiguousarray(X.data[:nnz]),
+        np.ascontiguousarray(X.indices[:nnz], dtype=index_dtype),
+        np.ascontiguousarray(X.indptr, dtype=index_dtype),
+    )
+    views = tuple(array.view() for array in arrays)
+    for view in views:
+        view.flags.writeable = False
+    return views
 
 
 def _drop_zero_products(data, indices, indptr, first_product):

@@ -94,6 +94,8 @@ def expand_csr(
     product and partial rank, and the last position is a tight inner loop.
     ``out_indptr`` holds the exact number of terms of each row; ``binom`` is
     a table of binomials with ``n_features + max_degree`` rows, or empty.
+    The four index arrays share one dtype, so that numba compiles one
+    version per dtype of data and of indices, not per combination.
     """
     pos = np.empty(max(max_degree, 1), dtype=np.int64)
     rank = np.zeros(max_degree + 1, dtype=np.int64)

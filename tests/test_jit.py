@@ -314,9 +314,16 @@ def _expand_args(data, indices, indptr, n_columns, degrees, interaction_only,
         else np.zeros((0, 0), dtype=np.int64)
     )
 
+    def read_only(array):
+        # as the kernel is given its input
+        array = array.copy()
+        array.setflags(write=False)
+        return array
+
     def make_args():
         return (
-            data.copy(), indices.copy(), indptr.copy(), n_columns, min_degree,
+            read_only(data), read_only(indices), read_only(indptr), n_columns,
+            min_degree,
             max_degree, interaction_only, include_bias,
             np.asarray(offsets, dtype=np.int64), binom,
             np.full(nnz, 7, dtype=data.dtype),
@@ -358,7 +365,9 @@ def test_expand_csr_on_a_billion_columns(degrees, interaction_only):
 def test_expand_csr_overflows_alike_and_silently(dtype):
     big = float(np.finfo(dtype).max) ** 0.4  # its third power overflows
     data = np.array([big, -big, 2.0, big], dtype=dtype)
-    indices, indptr = np.array([0, 1, 2, 2]), np.array([0, 3, 3, 4])
+    # the kernel is given index arrays of one dtype
+    indices = np.array([0, 1, 2, 2], dtype=np.int32)
+    indptr = np.array([0, 3, 3, 4], dtype=np.int32)
     make_args = _expand_args(data, indices, indptr, 3, (1, 3), False, True,
                              False, np.int32)  # fmt: skip
     _check_kernel("sknonlin._polynomial_sparse_kernels", "expand_csr", make_args)

@@ -1,6 +1,7 @@
 """Tests of the polynomial feature map on sparse (CSR/CSC) input."""
 
 import contextlib
+import itertools
 import math
 import threading
 import tracemalloc
@@ -434,6 +435,69 @@ def test_sparse_kernels_release_the_gil_and_are_cached(kernel):
     assert not dispatcher.targetoptions.get("fastmath")
     # cache=True gives the dispatcher an on-disk cache instead of a NullCache
     assert type(dispatcher._cache).__name__ == "FunctionCache"
+
+
+def _with_index_dtypes(X, indices_dtype, indptr_dtype):
+    Y = X.__class__(X.shape, dtype=X.dtype)
+    Y.data = X.data
+    Y.indices = X.indices.astype(indices_dtype)
+    Y.indptr = X.indptr.astype(indptr_dtype)
+    return Y
+
+
+@pytest.mark.requires_sklearn(
+    "1.9",
+    reason="the oracle returns the sparse container type sparse_interface asks for",
+)
+def test_every_combination_of_types_compiles_at_most_four_kernels():
+    import numba
+
+    # numba compiles a kernel once for each combination of argument types; a
+    # dispatcher of its own (over the same on-disk cache) counts them
+    counted = numba.njit(cache=True, nogil=True)(
+        _polynomial_sparse_kernels.expand_csr.py_func
+    )
+    dense = sparse.random(9, 5, density=0.5, random_state=0).toarray()
+    dense[1, :] = 0.0
+    index_dtypes = [np.int32, np.int64]
+    combinations = itertools.product(
+        [np.float32, np.float64], index_dtypes, index_dtypes, CONTAINERS,
+        ["spmatrix", "sparray"], [2, (0, 4)], [ALWAYS_TABLE, NO_TABLE],
+    )  # fmt: skip
+    output_index_dtypes = set()
+    with mock.patch.object(_polynomial_sparse_kernels, "expand_csr", counted):
+        for dtype, indices, indptr, container, interface, degree, table in combinations:
+            X = getattr(sparse, container)(dense.astype(dtype))
+            X = _with_index_dtypes(X, indices, indptr)
+            with sklearn.config_context(sparse_interface=interface):
+                with mock.patch.object(*table):
+                    actual = PolynomialFeatureMap(degree=degree).fit_transform(X)
+                # scikit-learn needs one index dtype; either array in int64
+                # makes the output's int64 as both would
+                wide = np.int64 if np.int64 in (indices, indptr) else np.int32
+                oracle = _with_index_dtypes(X, wide, wide)
+                expected = PolynomialFeatures(degree=degree).fit_transform(oracle)
+            _assert_same_sparse(actual, expected)
+            output_index_dtypes.add(actual.indices.dtype)
+        # read-only and strided arrays
+        X = sparse.csr_matrix(dense)
+        X.data = np.repeat(X.data, 2)[::2]
+        for array in (X.data, X.indices, X.indptr):
+            array.setflags(write=False)
+        actual = PolynomialFeatureMap(degree=2).fit_transform(X)
+        # scikit-learn's expansion takes writeable buffers only
+        expected = PolynomialFeatures(degree=2).fit_transform(X.copy())
+        _assert_same_sparse(actual, expected)
+        # beyond int32 column indices, and an int32 output of int64 indices
+        for n_features, degree in [(3_037_000_500, 2), (2**31 + 5, 0)]:
+            X = sparse.csr_matrix(([1.5, -2.0], ([0, 1], [0, n_features - 1])),
+                                  shape=(2, n_features))  # fmt: skip
+            actual = PolynomialFeatureMap(degree=degree).fit_transform(X)
+            expected = PolynomialFeatures(degree=degree).fit_transform(X)
+            _assert_same_sparse(actual, expected)
+    assert output_index_dtypes == {np.dtype(np.int32), np.dtype(np.int64)}
+    # the data's dtype times the output's index dtype
+    assert len(counted.signatures) <= 4
 
 
 def test_concurrent_sparse_transforms_equal_sequential_ones():
