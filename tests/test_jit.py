@@ -1126,17 +1126,19 @@ def _penalized_args(rng, dtype, n_classes, penalty, alpha, options):
     return make_args
 
 
+# average, fit_intercept, track_loss, corrupt
+PENALIZED_OPTIONS = [
+    (False, True, True, False), (True, True, True, False),
+    (True, False, False, False), (False, False, True, True),
+    (True, True, True, True),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("penalty", list(PENALTIES))
 @pytest.mark.parametrize("alpha", [1e-4, 0.05, 1.2])
-@pytest.mark.parametrize(
-    "options",
-    # average, fit_intercept, track_loss, corrupt
-    [(False, True, True, False), (True, True, True, False),
-     (True, False, False, False), (False, False, True, True),
-     (True, True, True, True)],
-)  # fmt: skip
+@pytest.mark.parametrize("options", PENALIZED_OPTIONS)
 def test_penalized_epochs(dtype, n_classes, penalty, alpha, options):
     rng = np.random.default_rng(7 + n_classes)
     make_args = _penalized_args(rng, dtype, n_classes, penalty, alpha, options)
@@ -1250,13 +1252,7 @@ def _penalized_csr_args(rng, dtype, n_classes, penalty, alpha, options, layout):
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("penalty", list(PENALTIES))
 @pytest.mark.parametrize("alpha", [1e-4, 0.05, 1.2])
-@pytest.mark.parametrize(
-    "options",
-    # average, fit_intercept, track_loss, corrupt
-    [(False, True, True, False), (True, True, True, False),
-     (True, False, False, False), (False, False, True, True),
-     (True, True, True, True)],
-)  # fmt: skip
+@pytest.mark.parametrize("options", PENALIZED_OPTIONS)
 @pytest.mark.parametrize("layout", [("in order", np.int32), ("shuffled", np.int64)])
 def test_penalized_epochs_on_csr_rows(dtype, n_classes, penalty, alpha, options,
                                       layout):  # fmt: skip
